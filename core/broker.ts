@@ -1,0 +1,302 @@
+/**
+ * The broker: owns sessions, the local router, the flush list, and talks to one cluster adapter.
+ * A publication flows: session or app -> adapter.publish (position, other nodes) -> local fan-out
+ * through the router -> each session's outbound queue -> one write per connection per turn.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { BrokerApi, BrokerStats, PublishResult } from './broker-api.js';
+import type {
+  Action, AdapterNode, ClusterAdapter, Connection, Encoder, Handshake, HistoryQuery, HistoryResult, Principal, Transport, TransportHost,
+} from './contracts.js';
+import { CloseCodes, HeraldError } from './errors.js';
+import type { HttpHost } from './http-host.js';
+import type { ResolvedOptions } from './options.js';
+import type { Position, PresenceEntry } from './protocol.js';
+import { Publication } from './publication.js';
+import { Router } from './router.js';
+import { Session, type Subscription } from './session.js';
+import type { SessionHost, SubscribeOutcome } from './session-host.js';
+import { assertTopic, covers, matches } from './topic.js';
+
+export interface BrokerEvents {
+  connect: [session: Session];
+  disconnect: [session: Session, code: number];
+  subscribe: [session: Session, topic: string];
+  unsubscribe: [session: Session, topic: string];
+  /** First local subscriber of a pattern on this node. */
+  occupied: [topic: string];
+  /** Last local subscriber of a pattern on this node left. */
+  vacated: [topic: string];
+  publish: [publication: Publication];
+}
+
+export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, SessionHost {
+  readonly nodeId: string;
+  readonly options: ResolvedOptions;
+  readonly logger: Logger;
+  readonly limits: ResolvedOptions['limits'];
+  readonly hasAuthenticate: boolean;
+  readonly hasAuthorize: boolean;
+
+  private readonly adapter: ClusterAdapter;
+  private readonly transports: readonly Transport[];
+  private readonly http: HttpHost;
+  private readonly router = new Router<Session>();
+  /** Sessions that want join/leave pushes, by pattern. */
+  private readonly presenceWatchers = new Router<Session>();
+  /** Adapter interest per pattern; awaited by every subscriber so none reads history before it holds. */
+  private readonly interest = new Map<string, Promise<void>>();
+  private readonly sessions = new Set<Session>();
+  private readonly cleanups = new Set<Promise<void>>();
+  private flushList: Session[] = [];
+  private flushScheduled = false;
+  private sequence = 0;
+  private closing: Promise<void> | undefined;
+  private readonly counters = { publicationsIn: 0, deliveries: 0, slowConsumerCloses: 0 };
+
+  constructor(options: ResolvedOptions, logger: Logger, adapter: ClusterAdapter, http: HttpHost, transports: readonly Transport[], nodeId: string) {
+    super();
+    this.options = options;
+    this.limits = options.limits;
+    this.logger = logger;
+    this.adapter = adapter;
+    this.http = http;
+    this.transports = transports;
+    this.nodeId = nodeId;
+    this.hasAuthenticate = options.hooks.authenticate !== undefined;
+    this.hasAuthorize = options.hooks.authorize !== undefined;
+  }
+
+  /** Starts the adapter, attaches transports, then listens (port mode). createBroker() calls it. */
+  async start(): Promise<void> {
+    const node: AdapterNode = {
+      id: this.nodeId,
+      logger: this.logger.child({ adapter: this.adapter.name }),
+      history: this.options.history,
+      deliver: (pub) => this.deliver(pub),
+      presenceEvent: (kind, topic, entry) => this.presenceEvent(kind, topic, entry),
+    };
+    await this.adapter.start(node);
+    for (const transport of this.transports) await transport.attach(this.hostFor(transport));
+    await this.http.start();
+  }
+
+  /** The listening address in port mode. */
+  address(): AddressInfo | undefined {
+    return this.http.address();
+  }
+
+  /** noServer mode: offer an upgrade; returns false when the path is not Herald's. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    return this.http.handleUpgrade(req, socket, head);
+  }
+
+  /** noServer mode: offer a request; returns false when the path is not Herald's. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    return this.http.handleRequest(req, res);
+  }
+
+  // ------------------------------------------------------------------ application API
+
+  async publish(topic: string, data: unknown): Promise<PublishResult> {
+    assertTopic(topic);
+    if (this.closing) throw new HeraldError('unsupported', 'broker is shutting down');
+    const position = await this.adapter.publish(topic, data === undefined ? null : data);
+    const pub = new Publication(topic, data === undefined ? null : data, position?.offset, position?.epoch, this.nodeId);
+    this.counters.publicationsIn++;
+    this.deliver(pub);
+    return position ? { offset: position.offset, epoch: position.epoch } : {};
+  }
+
+  history(topic: string, query: HistoryQuery = {}): Promise<HistoryResult> {
+    assertTopic(topic);
+    return this.adapter.history(topic, query);
+  }
+
+  presence(topic: string): Promise<PresenceEntry[]> {
+    assertTopic(topic);
+    return this.adapter.presence(topic);
+  }
+
+  async position(topic: string): Promise<Position | undefined> {
+    assertTopic(topic);
+    try {
+      return (await this.adapter.history(topic, { limit: 0 })).position;
+    } catch (err) {
+      if (err instanceof HeraldError && err.code === 'unsupported') return undefined;
+      throw err;
+    }
+  }
+
+  stats(): BrokerStats {
+    const byTransport: Record<string, number> = {};
+    let subscriptions = 0;
+    for (const s of this.sessions) {
+      byTransport[s.transport] = (byTransport[s.transport] ?? 0) + 1;
+      subscriptions += s.subscriptions.size;
+    }
+    return {
+      connections: this.sessions.size,
+      connectionsByTransport: byTransport,
+      topics: this.interest.size,
+      subscriptions,
+      ...this.counters,
+    };
+  }
+
+  // ------------------------------------------------------------------ fan-out
+
+  /** Local fan-out of a publication (own or from another node). */
+  private deliver(pub: Publication): void {
+    const targets = this.router.match(pub.topic);
+    for (let i = 0; i < targets.length; i++) targets[i]!.push(pub);
+    this.counters.deliveries += targets.length;
+    if (this.listenerCount('publish') > 0) this.emit('publish', pub);
+  }
+
+  private presenceEvent(kind: 'join' | 'leave', topic: string, entry: PresenceEntry): void {
+    const message = { op: kind, topic, ...entry };
+    for (const s of this.presenceWatchers.match(topic)) s.send(message);
+  }
+
+  schedule(session: Session): void {
+    this.flushList.push(session);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAll);
+    }
+  }
+
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    const list = this.flushList;
+    this.flushList = [];
+    for (let i = 0; i < list.length; i++) list[i]!.flush();
+  };
+
+  slowConsumer(session: Session): void {
+    this.counters.slowConsumerCloses++;
+    this.logger.warn({ session: session.id }, 'slow consumer closed');
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  open(connection: Connection, handshake: Handshake, encoder: Encoder): Session {
+    const session = new Session(this, `${this.nodeId}-${(++this.sequence).toString(36)}`, connection, encoder, handshake);
+    this.sessions.add(session);
+    this.emit('connect', session);
+    if (this.closing) session.close(CloseCodes.shuttingDown, 'shutting down');
+    else session.start();
+    return session;
+  }
+
+  authenticate(handshake: Handshake): Principal | null | Promise<Principal | null> {
+    return this.options.hooks.authenticate!(handshake);
+  }
+
+  authorize(principal: Principal, action: Action, topic: string): boolean | Promise<boolean> {
+    return this.options.hooks.authorize ? this.options.hooks.authorize(principal, action, topic) : true;
+  }
+
+  async subscribe(session: Session, sub: Subscription, since: Position | undefined): Promise<SubscribeOutcome> {
+    const { pattern } = sub;
+    this.router.add(pattern, session);
+    if (sub.presence || this.options.presence.events.some((p) => covers(p, pattern))) this.presenceWatchers.add(pattern, session);
+    let ready = this.interest.get(pattern);
+    if (ready === undefined) {
+      ready = this.adapter.subscribe(pattern);
+      this.interest.set(pattern, ready);
+      ready.catch(() => this.interest.get(pattern) === ready && this.interest.delete(pattern));
+      this.emit('occupied', pattern);
+    }
+    await ready;
+    this.emit('subscribe', session, pattern);
+    const outcome: SubscribeOutcome = { position: undefined, replay: [], recovered: false };
+    if (!sub.literal) return outcome;
+    if (this.tracksPresence(pattern)) {
+      const entry = this.entryOf(session);
+      await this.adapter.join(pattern, entry);
+      this.presenceEvent('join', pattern, entry);
+    }
+    try {
+      const result = await this.adapter.history(pattern, since ? { since } : { limit: 0 });
+      outcome.position = result.position;
+      if (since) {
+        outcome.recovered = result.recovered;
+        if (result.recovered) outcome.replay = result.publications;
+      }
+    } catch (err) {
+      if (!(err instanceof HeraldError && err.code === 'unsupported')) throw err;
+    }
+    return outcome;
+  }
+
+  async unsubscribe(session: Session, sub: Subscription): Promise<void> {
+    const { pattern } = sub;
+    if (!this.router.remove(pattern, session)) return;
+    this.presenceWatchers.remove(pattern, session);
+    this.emit('unsubscribe', session, pattern);
+    const work: Promise<void>[] = [];
+    if (sub.literal && this.tracksPresence(pattern)) {
+      work.push(this.adapter.leave(pattern, session.id));
+      this.presenceEvent('leave', pattern, this.entryOf(session));
+    }
+    if (this.router.count(pattern) === 0) {
+      this.interest.delete(pattern);
+      work.push(this.adapter.unsubscribe(pattern));
+      this.emit('vacated', pattern);
+    }
+    await Promise.all(work);
+  }
+
+  removed(session: Session, code: number): void {
+    if (!this.sessions.delete(session)) return;
+    const subs = [...session.subscriptions.values()];
+    session.subscriptions.clear();
+    const cleanup = Promise.all(subs.map((s) => this.unsubscribe(session, s)))
+      .then(() => undefined, (err: unknown) => this.logger.warn({ err, session: session.id }, 'cleanup after disconnect failed'));
+    this.cleanups.add(cleanup);
+    void cleanup.finally(() => this.cleanups.delete(cleanup));
+    this.emit('disconnect', session, code);
+  }
+
+  private tracksPresence(topic: string): boolean {
+    return this.options.presence.topics.some((p) => matches(p, topic));
+  }
+
+  private entryOf(session: Session): PresenceEntry {
+    const entry: PresenceEntry = { client: session.id, user: session.principal?.user ?? null };
+    if (session.principal?.info !== undefined) entry.info = session.principal.info;
+    return entry;
+  }
+
+  private hostFor(transport: Transport): TransportHost {
+    return {
+      broker: this,
+      logger: this.logger.child({ transport: transport.name }),
+      options: this.options,
+      open: (connection, handshake, encoder) => this.open(connection, handshake, encoder),
+      onUpgrade: (path, handler) => this.http.onUpgrade(path, handler),
+      onRequest: (path, handler) => this.http.onRequest(path, handler),
+    };
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /** Stops accepting, closes every client with 1001 (after flushing), closes transports, adapter and owned server. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.http.stopAccepting();
+      for (const session of [...this.sessions]) session.close(CloseCodes.shuttingDown, 'shutting down');
+      await Promise.allSettled(this.transports.map((t) => t.close()));
+      await Promise.allSettled([...this.cleanups]);
+      await this.adapter.close();
+      await this.http.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Codecs turn protocol messages into payload bytes and back (DESIGN.md §4). A codec knows nothing
+ * of framing: transports wrap what it produces in their own frames.
+ */
+import { Packr } from 'msgpackr';
+
+export interface Codec {
+  /** Subprotocol suffix and cache key part: 'json', 'msgpack'. */
+  readonly name: string;
+  /** True when the encoded form is bytes (binary frames), false for text. */
+  readonly binary: boolean;
+  encode(value: unknown): string | Buffer;
+  /** Throws on malformed input; callers turn that into `bad_request`. */
+  decode(input: Buffer | string): unknown;
+}
+
+/**
+ * JSON with a fallback for values a msgpack publisher can send but JSON cannot carry: bigint becomes
+ * a decimal string, bytes become base64. The fallback only runs when plain JSON.stringify throws or
+ * meets bytes, so the hot path stays one native call.
+ */
+export const jsonCodec: Codec = {
+  name: 'json',
+  binary: false,
+  encode(value) {
+    try {
+      return JSON.stringify(value, hasBytes(value) ? portable : undefined);
+    } catch {
+      return JSON.stringify(value, portable);
+    }
+  },
+  decode(input) {
+    return JSON.parse(typeof input === 'string' ? input : input.toString('utf8'));
+  },
+};
+
+function portable(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' &&
+      Array.isArray((value as { data?: unknown }).data)) {
+    // Buffer#toJSON already ran before the replacer saw it.
+    return Buffer.from((value as { data: number[] }).data).toString('base64');
+  }
+  return value;
+}
+
+/** Shallow check on the publication shape {data: Uint8Array}; deep binary values are found by the catch-all. */
+function hasBytes(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const data = (value as { data?: unknown }).data;
+  return data instanceof Uint8Array;
+}
+
+// Plain maps, no records or structure sharing: every peer (browser msgpack libraries, other
+// languages) must read our frames without msgpackr-specific extensions.
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  int64AsType: 'number',
+  largeBigIntToFloat: true,
+  moreTypes: false,
+});
+
+export const msgpackCodec: Codec = {
+  name: 'msgpack',
+  binary: true,
+  encode(value) {
+    return packr.pack(value);
+  },
+  decode(input) {
+    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+    if (bytes.length === 0) throw new Error('empty msgpack frame');
+    return packr.unpack(bytes);
+  },
+};
+
+export const codecs: Readonly<Record<string, Codec>> = { json: jsonCodec, msgpack: msgpackCodec };

@@ -1,0 +1,158 @@
+/**
+ * The plugin contracts (DESIGN.md §6). Everything a transport or a cluster adapter may rely on is
+ * here; the rest of core/ is private to the broker.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Chunk, Publication } from './publication.js';
+import type { Position, PresenceEntry, ServerMessage } from './protocol.js';
+import type { Session } from './session.js';
+import type { BrokerApi } from './broker-api.js';
+import type { ResolvedOptions } from './options.js';
+
+// ---------------------------------------------------------------- transports
+
+/** A transport: one folder under transports/, turning its wire into core commands and back. */
+export interface Transport {
+  readonly name: string;
+  /** Registers the transport's routes on the host; called once, before the broker listens. */
+  attach(host: TransportHost): void | Promise<void>;
+  /** Stops accepting and releases resources; sessions are closed by the broker before this. */
+  close(): Promise<void>;
+}
+
+/** What the broker offers a transport. */
+export interface TransportHost {
+  readonly broker: BrokerApi;
+  readonly logger: Logger;
+  readonly options: ResolvedOptions;
+  /** Creates the session of a new connection. The transport then feeds it decoded frames. */
+  open(connection: Connection, handshake: Handshake, encoder: Encoder): Session;
+  /** Claims HTTP upgrades on `path` (exact match, query ignored). */
+  onUpgrade(path: string, handler: UpgradeHandler): void;
+  /** Claims HTTP requests on `path`: exact match, or a prefix when it ends with '/'. */
+  onRequest(path: string, handler: RequestHandler): void;
+}
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** One client connection as the core sees it. */
+export interface Connection {
+  /** Writes chunks made by this connection's Encoder, in order. The broker calls it at most once per event-loop turn. */
+  write(chunks: Chunk[]): void;
+  /** Closes with a protocol close code (errors.ts CloseCodes); transports without codes map them. */
+  close(code: number, reason: string): void;
+  /** Bytes accepted but not yet sent by the socket; counted against the outbound byte cap. */
+  readonly bufferedAmount: number;
+}
+
+/** Turns server messages into this connection's wire form. */
+export interface Encoder {
+  /**
+   * Publications are encoded once per key and the bytes shared by every connection with that key,
+   * so the key must name everything the bytes depend on: codec and framing ('ws.json').
+   */
+  readonly key: string;
+  encode(message: ServerMessage): Chunk;
+  /**
+   * Optional per-connection form of a publication (say, one that carries a per-stream event id).
+   * It may still share parts through `pub.encoded()`. Absent: `pub.encoded(key, p => encode(p.message()))`.
+   */
+  publication?(pub: Publication): Chunk;
+}
+
+/** What a client presented when it connected, in transport-neutral form. */
+export interface Handshake {
+  readonly transport: string;
+  readonly remoteAddress: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly query: URLSearchParams;
+  /** A credential the transport found (Authorization bearer, access_token, socket.io auth.token, auth op). */
+  readonly token?: string;
+}
+
+// ---------------------------------------------------------------- auth hooks
+
+/** Who a session acts for. */
+export interface Principal {
+  /** User id; null for an anonymous client. */
+  readonly user: string | null;
+  /** Claims for authorize() (a JWT payload, say). */
+  readonly claims?: Readonly<Record<string, unknown>>;
+  /** Epoch milliseconds when the credential expires: the session is closed with 4001 then, unless refreshed by `auth`. */
+  readonly expiresAt?: number;
+  /** Shown to others in presence. */
+  readonly info?: unknown;
+}
+
+export type Action = 'subscribe' | 'publish' | 'presence' | 'history';
+
+export interface Hooks {
+  /**
+   * Resolves a handshake (with `token` when one was presented) to a principal. Return null when
+   * no credential was presented: the session waits for an `auth` command (until `limits.authTimeout`).
+   * Throw (any error) to reject: the client gets `unauthorized` and close 4001.
+   * Without this hook every client is anonymous.
+   */
+  authenticate?(handshake: Handshake): Principal | null | Promise<Principal | null>;
+  /** Allows or denies an action on a topic or pattern. Without this hook everything is allowed. */
+  authorize?(principal: Principal, action: Action, topic: string): boolean | Promise<boolean>;
+}
+
+// ---------------------------------------------------------------- cluster adapters
+
+/** What the broker hands its adapter at start. */
+export interface AdapterNode {
+  /** This node's id: adapters drop their own echo with it. */
+  readonly id: string;
+  readonly logger: Logger;
+  /** Which topics keep history, how much and how long: every adapter honours the same settings. */
+  readonly history: ResolvedOptions['history'];
+  /** Hands a publication accepted by another node to this node's subscribers. */
+  deliver(pub: Publication): void;
+  /** Hands a presence change on another node to this node's subscribers. */
+  presenceEvent(kind: 'join' | 'leave', topic: string, entry: PresenceEntry): void;
+}
+
+export interface HistoryQuery {
+  /** Only publications after this position. */
+  readonly since?: Position;
+  /** At most this many, the newest ones (0: none, only the position). */
+  readonly limit?: number;
+}
+
+export interface HistoryResult {
+  /** Oldest first. With `since`: those after it. */
+  readonly publications: Publication[];
+  /** The topic's position now: offset of its latest publication (0 when none) and epoch. */
+  readonly position: Position;
+  /** With `since`: true when `publications` holds every publication made after it (same epoch, nothing evicted). */
+  readonly recovered: boolean;
+}
+
+/**
+ * A cluster adapter connects broker instances (a Centrifuge-style Broker + PresenceManager).
+ * Semantics every adapter must keep, pinned by test/adapters/conformance.ts:
+ * - publish() assigns the position (when the topic keeps history) and delivers to every other node
+ *   that expressed interest in a matching pattern, never back to this node.
+ * - Positions of one topic increase in publish order within an epoch; the epoch changes when the
+ *   topic's history is lost.
+ * - subscribe()/unsubscribe() are reference-counted by the broker: called on the first and last
+ *   local subscriber of a pattern. Once subscribe() resolves, no later publication is missed.
+ * - join()/leave() are visible to presence() on every node, and reported to the other nodes.
+ */
+export interface ClusterAdapter {
+  readonly name: string;
+  start(node: AdapterNode): Promise<void>;
+  publish(topic: string, data: unknown): Promise<Position | undefined>;
+  subscribe(pattern: string): Promise<void>;
+  unsubscribe(pattern: string): Promise<void>;
+  /** Throws HeraldError('unsupported') when the topic keeps no history. */
+  history(topic: string, query: HistoryQuery): Promise<HistoryResult>;
+  join(topic: string, entry: PresenceEntry): Promise<void>;
+  leave(topic: string, client: string): Promise<void>;
+  presence(topic: string): Promise<PresenceEntry[]>;
+  close(): Promise<void>;
+}

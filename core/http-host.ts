@@ -1,0 +1,144 @@
+/**
+ * The HTTP side of embedding (DESIGN.md §5): exactly one of `port` (Herald owns a server),
+ * `server` (Herald shares the application's; paths that are not Herald's are left alone) or
+ * `noServer` (the application forwards upgrades and requests). Transports claim paths here.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { RequestHandler, UpgradeHandler } from './contracts.js';
+import type { ResolvedOptions } from './options.js';
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export class HttpHost {
+  private readonly upgrades = new Map<string, UpgradeHandler>();
+  private readonly exact = new Map<string, RequestHandler>();
+  private readonly prefixes: [string, RequestHandler][] = [];
+  private readonly options: Pick<ResolvedOptions, 'port' | 'host' | 'server' | 'noServer'>;
+  private readonly logger: Logger;
+  private server: Server | undefined;
+  private owned = false;
+  private restore: (() => void) | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(options: Pick<ResolvedOptions, 'port' | 'host' | 'server' | 'noServer'>, logger: Logger) {
+    this.options = options;
+    this.logger = logger;
+  }
+
+  onUpgrade(path: string, handler: UpgradeHandler): void {
+    if (this.upgrades.has(path)) throw new Error(`two transports claim upgrades on ${path}`);
+    this.upgrades.set(path, handler);
+  }
+
+  onRequest(path: string, handler: RequestHandler): void {
+    if (path.endsWith('/')) this.prefixes.push([path, handler]);
+    else {
+      if (this.exact.has(path)) throw new Error(`two transports claim requests on ${path}`);
+      this.exact.set(path, handler);
+    }
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const handler = this.upgrades.get(pathOf(req));
+    if (handler === undefined) return false;
+    handler(req, socket, head);
+    return true;
+  }
+
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = pathOf(req);
+    let handler = this.exact.get(path);
+    if (handler === undefined) for (const [prefix, h] of this.prefixes) if (path.startsWith(prefix)) { handler = h; break; }
+    if (handler === undefined) return false;
+    handler(req, res);
+    return true;
+  }
+
+  async start(): Promise<void> {
+    const { port, host, server } = this.options;
+    if (server) return this.share(server);
+    if (port === undefined) return; // noServer: the application forwards.
+    const own = createServer((req, res) => {
+      if (!this.handleRequest(req, res)) notFound(res);
+    });
+    own.on('upgrade', (req, socket: Duplex, head) => {
+      if (!this.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    own.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    own.on('clientError', (_err, socket) => socket.destroy());
+    this.server = own;
+    this.owned = true;
+    await new Promise<void>((resolve, reject) => {
+      own.once('error', reject);
+      own.listen(port, host ?? '127.0.0.1', () => {
+        own.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Shares the application's server: handles Herald's upgrade paths and leaves the others to the
+   * application's own 'upgrade' listeners; puts Herald's request paths in front of the
+   * application's 'request' listeners (engine.io does the same), which must be set before this runs.
+   */
+  private share(server: Server): void {
+    this.server = server;
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      this.handleUpgrade(req, socket, head);
+    };
+    const previous = server.listeners('request') as Listener[];
+    server.removeAllListeners('request');
+    const onRequest: Listener = (req, res) => {
+      if (this.handleRequest(req, res)) return;
+      for (const l of previous) l.call(server, req, res);
+      if (previous.length === 0) notFound(res);
+    };
+    server.on('request', onRequest);
+    server.on('upgrade', onUpgrade);
+    this.restore = () => {
+      server.off('upgrade', onUpgrade);
+      server.off('request', onRequest);
+      for (const l of previous) server.on('request', l);
+    };
+  }
+
+  address(): AddressInfo | undefined {
+    const a = this.server?.address();
+    return a !== null && typeof a === 'object' ? a : undefined;
+  }
+
+  /** Stops taking new connections on a server Herald owns. */
+  stopAccepting(): void {
+    if (this.owned && this.server?.listening) this.server.close();
+  }
+
+  async close(): Promise<void> {
+    this.restore?.();
+    this.restore = undefined;
+    if (!this.owned || !this.server) return;
+    const server = this.server;
+    this.server = undefined;
+    // Keep-alive and SSE sockets would hold close() open; transports have said goodbye by now.
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+  }
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function notFound(res: ServerResponse): void {
+  const body = JSON.stringify({ ok: false, error: { code: 'bad_request', message: 'no such path' } });
+  res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,28 @@
+/** `herald`: the transport-neutral core. Importing it never loads ws, socket.io or NATS. */
+import type { Broker } from './broker.js';
+import { createContainer, startBroker } from './di.js';
+import type { BrokerOptions } from './options.js';
+
+/**
+ * Creates a broker and starts it: the adapter is connected, transports attached and, with `port`,
+ * the server listening. Exactly one of `port`, `server`, `noServer` (like `ws`).
+ */
+export async function createBroker(options: BrokerOptions): Promise<Broker> {
+  return startBroker(createContainer(options));
+}
+
+export { Broker, type BrokerEvents } from './broker.js';
+export type { BrokerApi, BrokerStats, PublishResult } from './broker-api.js';
+export type {
+  Action, AdapterNode, ClusterAdapter, Connection, Encoder, Handshake, Hooks, HistoryQuery, HistoryResult, Principal,
+  RequestHandler, Transport, TransportHost, UpgradeHandler,
+} from './contracts.js';
+export { CloseCodes, ErrorCodes, HeraldError, type ErrorCode } from './errors.js';
+export { ConfigError, type BrokerOptions, type ResolvedOptions } from './options.js';
+export { codecs, jsonCodec, msgpackCodec, type Codec } from './codec.js';
+export { parseCommand, commandId, type Command, type MsgPush, type Position, type PresenceEntry, type ServerMessage } from './protocol.js';
+export { Publication, type Chunk } from './publication.js';
+export { Router } from './router.js';
+export { Session } from './session.js';
+export { assertPattern, assertTopic, covers, isPattern, isTopic, matches } from './topic.js';
+export { memoryAdapter, createMemoryBus, type MemoryBus } from '../adapters/memory/index.js';

@@ -1,0 +1,91 @@
+/**
+ * Broker options: what embedders pass to createBroker(), validated with zod so a bad value names
+ * its key. Defaults live here and nowhere else; docs/configuration.md lists them.
+ */
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { ClusterAdapter, Hooks, Transport } from './contracts.js';
+import { isPattern } from './topic.js';
+
+const pattern = z.string().refine(isPattern, { message: 'not a valid topic pattern' });
+const positiveInt = z.number().int().positive();
+
+const limitsSchema = z.object({
+  /** Largest inbound frame/message in bytes; over it ws closes with 1009. */
+  maxPayload: positiveInt.default(64 * 1024),
+  /** Outbound bytes queued per connection (plus socket buffer) before it is closed with 4008. */
+  outboundBytes: positiveInt.default(1024 * 1024),
+  /** Subscriptions one connection may hold. */
+  maxSubscriptions: positiveInt.default(128),
+  /** Protocol errors (bad_request, invalid_topic) tolerated before closing with 4400. */
+  protocolErrors: positiveInt.default(10),
+  /** Commands queued behind a slow (async) one before further commands get rate_limited. */
+  pendingCommands: positiveInt.default(256),
+  /** Milliseconds an unauthenticated connection may wait for `auth` before 4001. */
+  authTimeout: positiveInt.default(10_000),
+  /** Milliseconds between server pings; a connection silent for two intervals is dropped. */
+  pingInterval: positiveInt.default(25_000),
+});
+
+const historySchema = z.object({
+  /** Publications kept per topic. 0 disables history. */
+  size: z.number().int().min(0).default(100),
+  /** Milliseconds a publication stays in history. */
+  ttl: positiveInt.default(5 * 60_000),
+  /** Patterns of the topics that keep history. */
+  topics: z.array(pattern).default(['>']),
+  /** Topics with history kept in memory at most; the least recently published are dropped (their epoch changes). */
+  maxTopics: positiveInt.default(100_000),
+});
+
+const presenceSchema = z.object({
+  /** Patterns of topics whose literal subscribers are tracked in presence. */
+  topics: z.array(pattern).default(['>']),
+  /** Patterns of topics whose every subscriber gets join/leave pushes (others opt in with `sub {presence:true}`). */
+  events: z.array(pattern).default([]),
+});
+
+const schema = z
+  .object({
+    port: z.number().int().min(0).max(65535).optional(),
+    host: z.string().optional(),
+    server: z.custom<Server>((v) => v !== null && typeof v === 'object' && typeof (v as Server).on === 'function', 'must be an http.Server').optional(),
+    noServer: z.boolean().optional(),
+    transports: z.array(z.custom<Transport>((v) => v !== null && typeof v === 'object' && typeof (v as Transport).attach === 'function', 'must be a Transport')).default([]),
+    adapter: z.custom<ClusterAdapter>((v) => v !== null && typeof v === 'object' && typeof (v as ClusterAdapter).publish === 'function', 'must be a ClusterAdapter').optional(),
+    hooks: z.custom<Hooks>((v) => v !== null && typeof v === 'object', 'must be an object of hooks').default({}),
+    logger: z.custom<Logger | false>((v) => v === false || (v !== null && typeof v === 'object' && typeof (v as Logger).info === 'function'), 'must be a pino logger or false').optional(),
+    nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    limits: limitsSchema.default(limitsSchema.parse({})),
+    history: historySchema.default(historySchema.parse({})),
+    presence: presenceSchema.default(presenceSchema.parse({})),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    const modes = [o.port !== undefined, o.server !== undefined, o.noServer === true].filter(Boolean).length;
+    if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'exactly one of port, server or noServer must be given', path: [] });
+    if (o.host !== undefined && o.port === undefined) ctx.addIssue({ code: 'custom', message: 'host goes with port', path: ['host'] });
+  });
+
+export type BrokerOptions = z.input<typeof schema>;
+export type ResolvedOptions = z.output<typeof schema>;
+
+/** A configuration that cannot be used; the message names every bad key. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  readonly issues: readonly { path: string; message: string }[];
+  constructor(issues: { path: string; message: string }[]) {
+    super(`invalid Herald options: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function resolveOptions(input: BrokerOptions): ResolvedOptions {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  }
+  return result.data;
+}

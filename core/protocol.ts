@@ -1,0 +1,131 @@
+/**
+ * Protocol v1 (DESIGN.md §4): the commands a client sends, the messages the server sends, and the
+ * validation that turns an untrusted decoded value into a typed command. Transport-neutral: ws
+ * frames, socket.io events and the HTTP API all end up here.
+ */
+import { HeraldError } from './errors.js';
+import { assertPattern, assertTopic } from './topic.js';
+
+export interface Position {
+  offset: number;
+  epoch: string;
+}
+
+export type Command =
+  | { op: 'auth'; id?: number; token: string }
+  | { op: 'sub'; id?: number; topic: string; since?: Position; presence?: boolean }
+  | { op: 'unsub'; id?: number; topic: string }
+  | { op: 'pub'; id?: number; topic: string; data: unknown }
+  | { op: 'presence'; id?: number; topic: string }
+  | { op: 'history'; id?: number; topic: string; limit?: number; since?: Position }
+  | { op: 'ping'; id?: number };
+
+export type Op = Command['op'];
+
+/** The push a subscriber receives for a publication. */
+export interface MsgPush {
+  op: 'msg';
+  topic: string;
+  data: unknown;
+  offset?: number;
+  epoch?: string;
+}
+
+export interface PresenceEntry {
+  client: string;
+  user: string | null;
+  info?: unknown;
+}
+
+export type ServerMessage =
+  | ({ id: number; ok: true } & Record<string, unknown>)
+  | { id: number; ok: false; error: { code: string; message: string } }
+  | MsgPush
+  | ({ op: 'join' | 'leave'; topic: string } & PresenceEntry)
+  | { op: 'error'; error: { code: string; message: string } };
+
+const OPS = new Set<string>(['auth', 'sub', 'unsub', 'pub', 'presence', 'history', 'ping']);
+
+/** Largest `limit` a history request may ask for; bigger asks are clamped by the history store. */
+export const MAX_HISTORY_LIMIT = 10_000;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/**
+ * Reads the reply id of a raw command, if it has a valid one. Separate from parseCommand so that a
+ * command failing validation still gets its error as a reply to its id.
+ */
+export function commandId(raw: unknown): number | undefined {
+  if (!isRecord(raw)) return undefined;
+  const id = raw.id;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+/** Validates an untrusted decoded value into a Command, or throws a HeraldError (bad_request / invalid_topic). */
+export function parseCommand(raw: unknown): Command {
+  if (!isRecord(raw)) throw new HeraldError('bad_request', 'a command must be an object');
+  const { op } = raw;
+  if (typeof op !== 'string' || !OPS.has(op)) throw new HeraldError('bad_request', `unknown op ${JSON.stringify(op)}`.slice(0, 100));
+  let id: number | undefined;
+  if (raw.id !== undefined) {
+    id = commandId(raw);
+    if (id === undefined) throw new HeraldError('bad_request', 'id must be a positive integer');
+  }
+  switch (op) {
+    case 'auth': {
+      if (typeof raw.token !== 'string' || raw.token.length === 0) throw new HeraldError('bad_request', 'auth needs a token string');
+      return { op, id, token: raw.token };
+    }
+    case 'sub': {
+      const topic = assertPattern(requireString(raw, 'topic'));
+      const since = raw.since === undefined ? undefined : parsePosition(raw.since, 'since');
+      if (raw.presence !== undefined && typeof raw.presence !== 'boolean') throw new HeraldError('bad_request', 'presence must be a boolean');
+      return { op, id, topic, since, presence: raw.presence as boolean | undefined };
+    }
+    case 'unsub':
+      return { op, id, topic: assertPattern(requireString(raw, 'topic')) };
+    case 'pub': {
+      const topic = assertTopic(requireString(raw, 'topic'));
+      if (!('data' in raw)) throw new HeraldError('bad_request', 'pub needs data');
+      // msgpack can carry `undefined`; JSON cannot, so the broker stores null.
+      return { op, id, topic, data: raw.data === undefined ? null : raw.data };
+    }
+    case 'presence':
+      return { op, id, topic: assertTopic(requireString(raw, 'topic')) };
+    case 'history': {
+      const topic = assertTopic(requireString(raw, 'topic'));
+      let limit: number | undefined;
+      if (raw.limit !== undefined) {
+        if (typeof raw.limit !== 'number' || !Number.isSafeInteger(raw.limit) || raw.limit < 0) {
+          throw new HeraldError('bad_request', 'limit must be a non-negative integer');
+        }
+        limit = Math.min(raw.limit, MAX_HISTORY_LIMIT);
+      }
+      const since = raw.since === undefined ? undefined : parsePosition(raw.since, 'since');
+      return { op, id, topic, limit, since };
+    }
+    default:
+      return { op: 'ping', id };
+  }
+}
+
+function requireString(raw: Record<string, unknown>, field: string): string {
+  const value = raw[field];
+  if (value === undefined) throw new HeraldError('bad_request', `missing field ${field}`);
+  if (typeof value !== 'string') throw new HeraldError('invalid_topic', `${field} must be a string`);
+  return value;
+}
+
+export function parsePosition(value: unknown, field: string): Position {
+  if (!isRecord(value)) throw new HeraldError('bad_request', `${field} must be {offset, epoch}`);
+  const { offset, epoch } = value;
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new HeraldError('bad_request', `${field}.offset must be a non-negative integer`);
+  }
+  if (typeof epoch !== 'string' || epoch.length === 0 || epoch.length > 64) {
+    throw new HeraldError('bad_request', `${field}.epoch must be a string of 1..64 characters`);
+  }
+  return { offset, epoch };
+}

@@ -1,0 +1,35 @@
+/** What a Session needs from its broker; the broker implements it. Kept narrow so sessions are testable alone. */
+import type { Logger } from 'pino';
+import type { Handshake, HistoryQuery, HistoryResult, Principal, Action } from './contracts.js';
+import type { PublishResult } from './broker-api.js';
+import type { ResolvedOptions } from './options.js';
+import type { Position, PresenceEntry } from './protocol.js';
+import type { Publication } from './publication.js';
+import type { Session, Subscription } from './session.js';
+
+export interface SubscribeOutcome {
+  /** The topic's position now (literal topics). */
+  position: Position | undefined;
+  /** Publications after `since`, to push before the reply. */
+  replay: Publication[];
+  recovered: boolean;
+}
+
+export interface SessionHost {
+  readonly limits: ResolvedOptions['limits'];
+  readonly logger: Logger;
+  readonly hasAuthenticate: boolean;
+  readonly hasAuthorize: boolean;
+  authenticate(handshake: Handshake): Principal | null | Promise<Principal | null>;
+  authorize(principal: Principal, action: Action, topic: string): boolean | Promise<boolean>;
+  publish(topic: string, data: unknown): Promise<PublishResult>;
+  subscribe(session: Session, sub: Subscription, since: Position | undefined): Promise<SubscribeOutcome>;
+  unsubscribe(session: Session, sub: Subscription): Promise<void>;
+  history(topic: string, query: HistoryQuery): Promise<HistoryResult>;
+  presence(topic: string): Promise<PresenceEntry[]>;
+  /** Puts the session on the list flushed at the end of this event-loop turn. */
+  schedule(session: Session): void;
+  slowConsumer(session: Session): void;
+  /** The session is closed: drop its subscriptions and presence. */
+  removed(session: Session, code: number): void;
+}

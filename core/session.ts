@@ -1,0 +1,368 @@
+/**
+ * A session is one client connection as the core sees it: its principal, its subscriptions, the
+ * commands it sends (processed in order, one at a time when a command waits on I/O) and its
+ * outbound queue, flushed once per event-loop turn (DESIGN.md §7).
+ */
+import type { Connection, Encoder, Handshake, Principal } from './contracts.js';
+import { CloseCodes, HeraldError, toHeraldError } from './errors.js';
+import type { SessionHost, SubscribeOutcome } from './session-host.js';
+import { commandId, parseCommand, type Command, type ServerMessage } from './protocol.js';
+import type { Chunk, Publication } from './publication.js';
+
+export interface Subscription {
+  readonly pattern: string;
+  /** True when the pattern has no wildcard: it can recover, and it counts in presence. */
+  readonly literal: boolean;
+  /** Join/leave pushes for matching topics. */
+  readonly presence: boolean;
+  /** While the subscription recovers from history, live publications wait here. */
+  buffer: Publication[] | undefined;
+}
+
+const ANONYMOUS: Principal = Object.freeze({ user: null });
+/** Live publications held for one recovering subscription before the client counts as a slow consumer. */
+const MAX_RECOVERY_BUFFER = 10_000;
+
+export class Session {
+  readonly id: string;
+  readonly handshake: Handshake;
+  readonly transport: string;
+  /** Undefined until authenticated (only while an authenticate hook is configured). */
+  principal: Principal | undefined;
+  readonly subscriptions = new Map<string, Subscription>();
+
+  private readonly host: SessionHost;
+  private readonly connection: Connection;
+  private readonly encoder: Encoder;
+  private readonly encodePublication: (pub: Publication) => Chunk;
+  private queue: Chunk[] = [];
+  private queuedBytes = 0;
+  /** Set while this session waits in the broker's flush list. */
+  scheduled = false;
+  private recovering = 0;
+  private busy = false;
+  private pending: unknown[] = [];
+  private pendingHead = 0;
+  private protocolErrors = 0;
+  private closed = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private authTimer: NodeJS.Timeout | undefined;
+
+  constructor(host: SessionHost, id: string, connection: Connection, encoder: Encoder, handshake: Handshake) {
+    this.host = host;
+    this.id = id;
+    this.connection = connection;
+    this.encoder = encoder;
+    this.handshake = handshake;
+    this.transport = handshake.transport;
+    const encode = (pub: Publication): Chunk => encoder.encode(pub.message());
+    this.encodePublication = encoder.publication
+      ? (pub) => encoder.publication!(pub)
+      : (pub) => pub.encoded(encoder.key, encode);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Runs the authenticate hook on the handshake; commands wait until it settles. */
+  start(): void {
+    if (!this.host.hasAuthenticate) {
+      this.principal = ANONYMOUS;
+      return;
+    }
+    this.busy = true;
+    this.authenticate(this.handshake)
+      .then((principal) => {
+        if (principal !== null) this.setPrincipal(principal);
+        else if (!this.closed) {
+          this.authTimer = setTimeout(() => this.close(CloseCodes.unauthorized, 'authentication timeout'), this.host.limits.authTimeout);
+          this.authTimer.unref();
+        }
+      }, () => this.close(CloseCodes.unauthorized, 'unauthorized'))
+      .finally(() => this.resume());
+  }
+
+  // ------------------------------------------------------------------ inbound
+
+  /** Feeds one decoded client message (any value: it is validated here). */
+  handle(raw: unknown): void {
+    if (this.closed) return;
+    if (this.busy) {
+      if (this.pending.length - this.pendingHead >= this.host.limits.pendingCommands) {
+        this.fail(raw, new HeraldError('rate_limited', 'too many commands waiting'));
+        return;
+      }
+      this.pending.push(raw);
+      return;
+    }
+    this.run(raw);
+  }
+
+  /** Reports an inbound frame the transport could not decode (counts as a protocol error). */
+  reject(error: HeraldError): void {
+    if (!this.closed) this.fail(undefined, error);
+  }
+
+  private run(raw: unknown): void {
+    let result: void | Promise<void>;
+    try {
+      result = this.execute(parseCommand(raw));
+    } catch (err) {
+      this.fail(raw, err);
+      return;
+    }
+    if (result !== undefined) {
+      this.busy = true;
+      result.catch((err: unknown) => this.fail(raw, err)).finally(() => this.resume());
+    }
+  }
+
+  private resume(): void {
+    this.busy = false;
+    while (!this.busy && !this.closed && this.pendingHead < this.pending.length) {
+      const next = this.pending[this.pendingHead];
+      this.pending[this.pendingHead++] = undefined;
+      this.run(next);
+    }
+    if (this.pendingHead === this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    }
+  }
+
+  private fail(raw: unknown, err: unknown): void {
+    if (this.closed) return;
+    const error = toHeraldError(err);
+    if (error.code === 'internal') this.host.logger.error({ err, session: this.id }, 'command failed');
+    const id = commandId(raw);
+    this.send(id === undefined ? { op: 'error', error: error.toJSON() } : { id, ok: false, error: error.toJSON() });
+    if (error.code === 'bad_request' || error.code === 'invalid_topic') {
+      if (++this.protocolErrors >= this.host.limits.protocolErrors) this.close(CloseCodes.protocolViolation, 'too many protocol errors');
+    }
+  }
+
+  private execute(cmd: Command): void | Promise<void> {
+    if (this.principal === undefined && cmd.op !== 'auth' && cmd.op !== 'ping') {
+      throw new HeraldError('unauthorized', 'authenticate first');
+    }
+    switch (cmd.op) {
+      case 'ping':
+        if (cmd.id !== undefined) this.send({ id: cmd.id, ok: true });
+        return;
+      case 'pub':
+        return this.publish(cmd.id, cmd.topic, cmd.data);
+      case 'sub':
+        return this.subscribe(cmd);
+      case 'unsub':
+        return this.unsubscribe(cmd.id, cmd.topic);
+      case 'auth':
+        return this.auth(cmd.id, cmd.token);
+      case 'presence':
+        return this.presence(cmd.id, cmd.topic);
+      case 'history':
+        return this.history(cmd);
+    }
+  }
+
+  private async authorize(action: 'subscribe' | 'publish' | 'presence' | 'history', topic: string): Promise<void> {
+    if (!(await this.host.authorize(this.principal!, action, topic))) {
+      throw new HeraldError('forbidden', `${action} is not allowed on ${topic}`);
+    }
+  }
+
+  private async publish(id: number | undefined, topic: string, data: unknown): Promise<void> {
+    if (this.host.hasAuthorize) await this.authorize('publish', topic);
+    const result = await this.host.publish(topic, data);
+    if (id !== undefined) this.send({ id, ok: true, ...result });
+  }
+
+  private async subscribe(cmd: Extract<Command, { op: 'sub' }>): Promise<void> {
+    const { id, topic } = cmd;
+    if (this.subscriptions.has(topic)) {
+      if (id !== undefined) this.send({ id, ok: true });
+      return;
+    }
+    if (this.subscriptions.size >= this.host.limits.maxSubscriptions) {
+      throw new HeraldError('limit_exceeded', `at most ${this.host.limits.maxSubscriptions} subscriptions per connection`);
+    }
+    if (this.host.hasAuthorize) await this.authorize('subscribe', topic);
+    if (this.closed || this.subscriptions.has(topic)) return;
+    const literal = !topic.includes('*') && !topic.includes('>');
+    const sub: Subscription = { pattern: topic, literal, presence: cmd.presence === true, buffer: literal ? [] : undefined };
+    if (sub.buffer) this.recovering++;
+    this.subscriptions.set(topic, sub);
+    let outcome: SubscribeOutcome;
+    try {
+      outcome = await this.host.subscribe(this, sub, cmd.since);
+    } catch (err) {
+      if (sub.buffer) this.recovering--;
+      sub.buffer = undefined;
+      if (this.subscriptions.get(topic) === sub) {
+        this.subscriptions.delete(topic);
+        await this.host.unsubscribe(this, sub).catch(() => undefined);
+      }
+      throw err;
+    }
+    // From here to the end is one synchronous block: replayed publications, then the reply, then
+    // whatever arrived live meanwhile (minus duplicates); no publication can slip in between.
+    let last = cmd.since;
+    for (const pub of outcome.replay) {
+      this.enqueue(this.encodePublication(pub));
+      last = { offset: pub.offset!, epoch: pub.epoch! };
+    }
+    if (id !== undefined) {
+      const reply: Record<string, unknown> = { id, ok: true };
+      if (outcome.position) { reply.offset = outcome.position.offset; reply.epoch = outcome.position.epoch; }
+      if (cmd.since !== undefined) reply.recovered = outcome.recovered;
+      this.send(reply as ServerMessage);
+    }
+    const buffered = sub.buffer;
+    if (buffered) {
+      sub.buffer = undefined;
+      this.recovering--;
+      const after = outcome.recovered ? last : undefined;
+      for (const pub of buffered) {
+        if (after && pub.epoch === after.epoch && pub.offset !== undefined && pub.offset <= after.offset) continue;
+        this.push(pub);
+      }
+    }
+  }
+
+  private async unsubscribe(id: number | undefined, topic: string): Promise<void> {
+    const sub = this.subscriptions.get(topic);
+    if (sub) {
+      this.subscriptions.delete(topic);
+      if (sub.buffer) { sub.buffer = undefined; this.recovering--; }
+      await this.host.unsubscribe(this, sub);
+    }
+    if (id !== undefined) this.send({ id, ok: true });
+  }
+
+  private async auth(id: number | undefined, token: string): Promise<void> {
+    let principal: Principal | null;
+    try {
+      principal = await this.authenticate({ ...this.handshake, token });
+    } catch {
+      principal = null;
+    }
+    if (principal === null) {
+      this.fail(id === undefined ? undefined : { id }, new HeraldError('unauthorized', 'invalid credentials'));
+      this.close(CloseCodes.unauthorized, 'unauthorized');
+      return;
+    }
+    this.setPrincipal(principal);
+    if (id !== undefined) this.send({ id, ok: true, client: this.id, user: principal.user });
+  }
+
+  private async authenticate(handshake: Handshake): Promise<Principal | null> {
+    return this.host.hasAuthenticate ? await this.host.authenticate(handshake) : ANONYMOUS;
+  }
+
+  private setPrincipal(principal: Principal): void {
+    if (this.closed) return;
+    this.principal = principal;
+    clearTimeout(this.authTimer);
+    clearTimeout(this.expiryTimer);
+    if (principal.expiresAt !== undefined) {
+      // setTimeout caps at ~24.8 days; longer expiries are re-armed by the next auth anyway.
+      const ms = Math.min(Math.max(principal.expiresAt - Date.now(), 0), 2 ** 31 - 1);
+      this.expiryTimer = setTimeout(() => this.close(CloseCodes.unauthorized, 'token expired'), ms);
+      this.expiryTimer.unref();
+    }
+  }
+
+  private async presence(id: number | undefined, topic: string): Promise<void> {
+    if (this.host.hasAuthorize) await this.authorize('presence', topic);
+    const clients = await this.host.presence(topic);
+    if (id !== undefined) this.send({ id, ok: true, clients });
+  }
+
+  private async history(cmd: Extract<Command, { op: 'history' }>): Promise<void> {
+    if (this.host.hasAuthorize) await this.authorize('history', cmd.topic);
+    const result = await this.host.history(cmd.topic, { since: cmd.since, limit: cmd.limit });
+    if (cmd.id !== undefined) {
+      const reply: Record<string, unknown> = {
+        id: cmd.id, ok: true,
+        messages: result.publications.map((p) => p.message()),
+        offset: result.position.offset, epoch: result.position.epoch,
+      };
+      if (cmd.since !== undefined) reply.recovered = result.recovered;
+      this.send(reply as ServerMessage);
+    }
+  }
+
+  // ------------------------------------------------------------------ outbound
+
+  /** Queues a publication for this client (called by the broker's fan-out). */
+  push(pub: Publication): void {
+    if (this.closed) return;
+    if (this.recovering !== 0) {
+      const sub = this.subscriptions.get(pub.topic);
+      if (sub?.buffer) {
+        if (sub.buffer.length >= MAX_RECOVERY_BUFFER) this.close(CloseCodes.slowConsumer, 'slow consumer');
+        else sub.buffer.push(pub);
+        return;
+      }
+    }
+    this.enqueue(this.encodePublication(pub));
+  }
+
+  /** Queues a protocol message (reply, presence event, error) for this client. */
+  send(message: ServerMessage): void {
+    if (!this.closed) this.enqueue(this.encoder.encode(message));
+  }
+
+  private enqueue(chunk: Chunk): void {
+    this.queue.push(chunk);
+    this.queuedBytes += chunk.length;
+    if (this.queuedBytes + this.connection.bufferedAmount > this.host.limits.outboundBytes) {
+      this.host.slowConsumer(this);
+      this.queue = [];
+      this.queuedBytes = 0;
+      this.close(CloseCodes.slowConsumer, 'slow consumer');
+      return;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.host.schedule(this);
+    }
+  }
+
+  /** Writes everything queued in one call to the connection (the broker calls it once per turn). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const chunks = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.connection.write(chunks);
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Server-side close: flushes what is queued, closes the connection with `code`, frees the session. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.connection.close(code, reason);
+    this.release(code);
+  }
+
+  /** The transport reports that the connection is gone. */
+  disconnected(code = 1006): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release(code);
+  }
+
+  private release(code: number): void {
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.authTimer);
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.pending = [];
+    this.host.removed(this, code);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Raw WebSocket transport, protocol v1 (DESIGN.md §4): `herald.v1.json` text frames or
+ * `herald.v1.msgpack` binary frames, one protocol message per frame.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { jsonCodec, msgpackCodec, type Codec } from '../../core/codec.js';
+import type { Connection, Encoder, Handshake, Transport, TransportHost } from '../../core/contracts.js';
+import { HeraldError } from '../../core/errors.js';
+import type { Chunk } from '../../core/publication.js';
+import { BINARY, frame, TEXT } from './frame.js';
+
+export const SUBPROTOCOLS = { json: 'herald.v1.json', msgpack: 'herald.v1.msgpack' } as const;
+
+export interface WsTransportOptions {
+  /** Upgrade path (default '/ws'). */
+  path?: string;
+  /**
+   * permessage-deflate (default off). With it on, frames are compressed per connection, so they
+   * cannot be shared between subscribers: fan-out costs more CPU.
+   */
+  perMessageDeflate?: boolean;
+  /** Milliseconds a client gets to finish the close handshake before its socket is destroyed (default 2000). */
+  closeTimeout?: number;
+}
+
+/** Prebuilt-frame encoders: one frame per publication per codec, shared by all subscribers. */
+const framedEncoders: Record<string, Encoder> = {
+  json: { key: 'ws.json', encode: (m) => frame(TEXT, jsonCodec.encode(m) as string) },
+  msgpack: { key: 'ws.msgpack', encode: (m) => frame(BINARY, msgpackCodec.encode(m) as Buffer) },
+};
+/** Payload-only encoders for compressed connections, where ws frames (and deflates) each message. */
+const payloadEncoders: Record<string, Encoder> = {
+  json: { key: 'json', encode: (m) => jsonCodec.encode(m) },
+  msgpack: { key: 'msgpack', encode: (m) => msgpackCodec.encode(m) },
+};
+
+interface Client {
+  readonly ws: WebSocket;
+  alive: boolean;
+}
+
+export class WsTransport implements Transport {
+  readonly name = 'ws';
+  private readonly path: string;
+  private readonly deflate: boolean;
+  private readonly closeTimeout: number;
+  private wss: WebSocketServer | undefined;
+  private host: TransportHost | undefined;
+  private readonly clients = new Set<Client>();
+  private pingTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: WsTransportOptions = {}) {
+    this.path = options.path ?? '/ws';
+    this.deflate = options.perMessageDeflate ?? false;
+    this.closeTimeout = options.closeTimeout ?? 2000;
+  }
+
+  attach(host: TransportHost): void {
+    this.host = host;
+    const { limits } = host.options;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: limits.maxPayload,
+      perMessageDeflate: this.deflate ? { threshold: 256 } : false,
+      // Pick ours; a client offering none (or only others) gets JSON with no protocol header.
+      handleProtocols: (offered) =>
+        offered.has(SUBPROTOCOLS.msgpack) && !offered.has(SUBPROTOCOLS.json) ? SUBPROTOCOLS.msgpack
+          : offered.has(SUBPROTOCOLS.json) ? SUBPROTOCOLS.json
+            : offered.has(SUBPROTOCOLS.msgpack) ? SUBPROTOCOLS.msgpack : false,
+    });
+    host.onUpgrade(this.path, (req, socket, head) => {
+      this.wss!.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket));
+    });
+    this.pingTimer = setInterval(() => this.ping(), limits.pingInterval);
+    this.pingTimer.unref();
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
+    const host = this.host!;
+    const codec: Codec = ws.protocol === SUBPROTOCOLS.msgpack ? msgpackCodec : jsonCodec;
+    const compressed = ws.extensions.includes('permessage-deflate');
+    const encoder = (compressed ? payloadEncoders : framedEncoders)[codec.name]!;
+    const client: Client = { ws, alive: true };
+    this.clients.add(client);
+    const closeTimeout = this.closeTimeout;
+
+    const connection: Connection = {
+      write: compressed
+        ? (chunks: Chunk[]) => {
+            if (ws.readyState !== WebSocket.OPEN) return;
+            for (const c of chunks) ws.send(c, { binary: codec.binary });
+          }
+        : (chunks: Chunk[]) => {
+            if (ws.readyState !== WebSocket.OPEN) return;
+            socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[]));
+          },
+      close(code, reason) {
+        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason);
+        // A client that never answers the close (a stalled reader, say) must not hold the socket.
+        setTimeout(() => ws.terminate(), closeTimeout).unref();
+      },
+      get bufferedAmount() {
+        return socket.writableLength;
+      },
+    };
+
+    const session = host.open(connection, handshakeOf(req), encoder);
+    ws.on('message', (data: Buffer, isBinary) => {
+      client.alive = true;
+      let value: unknown;
+      try {
+        value = codec.decode(isBinary || codec.binary ? data : data.toString('utf8'));
+      } catch {
+        session.reject(new HeraldError('bad_request', `frame is not valid ${codec.name}`));
+        return;
+      }
+      session.handle(value);
+    });
+    ws.on('pong', () => { client.alive = true; });
+    // ws reports protocol violations (oversized frame: 1009, bad UTF-8: 1007...) as 'error' and then closes.
+    ws.on('error', () => undefined);
+    ws.once('close', (code) => {
+      this.clients.delete(client);
+      session.disconnected(code);
+    });
+  }
+
+  /** Drops clients silent since the last round, pings the others. */
+  private ping(): void {
+    for (const client of this.clients) {
+      if (!client.alive) {
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      if (client.ws.readyState === WebSocket.OPEN) client.ws.ping();
+    }
+  }
+
+  /** Waits (up to closeTimeout) for clients to finish their close handshakes, then destroys the rest. */
+  async close(): Promise<void> {
+    clearInterval(this.pingTimer);
+    const deadline = Date.now() + this.closeTimeout;
+    while (this.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const client of this.clients) client.ws.terminate();
+    this.clients.clear();
+    this.wss?.close();
+  }
+}
+
+export function handshakeOf(req: IncomingMessage, transport = 'ws'): Handshake {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const auth = req.headers.authorization;
+  const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+  const token = bearer || url.searchParams.get('access_token') || undefined;
+  return { transport, remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers, query: url.searchParams, token };
+}
+
+/** The raw WebSocket transport. */
+export function ws(options: WsTransportOptions = {}): Transport {
+  return new WsTransport(options);
+}
