@@ -1,0 +1,61 @@
+/**
+ * Command line and environment of the standalone binary. Precedence: flag > environment > default.
+ * Kept apart from herald.ts so it can be tested without starting anything.
+ */
+import { parseArgs } from 'node:util';
+
+export const HELP = `herald - protocol-agnostic pub/sub broker
+
+Usage: herald [options]
+
+Options:
+  --port <n>        port to listen on (env PORT, default 8080)
+  --host <addr>     interface to bind (env HOST, default 127.0.0.1)
+  --log-level <l>   fatal|error|warn|info|debug|trace|silent (env HERALD_LOG_LEVEL, default info)
+  -h, --help        show this help
+
+Endpoints: ws://<host>:<port>/ws (protocol v1, subprotocols herald.v1.json / herald.v1.msgpack)
+Signals: SIGINT/SIGTERM close clients with 1001 and exit within 10 s.
+`;
+
+export interface CliConfig {
+  help: boolean;
+  port: number;
+  host: string;
+  logLevel: string;
+}
+
+export class CliError extends Error {
+  readonly code = 'invalid_cli';
+}
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const portText = (values.port as string | undefined) ?? env.PORT ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new CliError(`--port must be 0..65535, got ${JSON.stringify(portText)}`);
+  const logLevel = (values['log-level'] as string | undefined) ?? env.HERALD_LOG_LEVEL ?? 'info';
+  if (!LEVELS.has(logLevel)) throw new CliError(`--log-level must be one of ${[...LEVELS].join(', ')}`);
+  return {
+    help: values.help === true,
+    port,
+    host: (values.host as string | undefined) ?? env.HOST ?? '127.0.0.1',
+    logLevel,
+  };
+}

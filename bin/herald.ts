@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/** The standalone broker: `npm start` or `herald --port 8080`. */
+import { pino } from 'pino';
+import { createBroker } from '../core/index.js';
+import { ws } from '../transports/ws/index.js';
+import { CliError, HELP, parseCli, type CliConfig } from './cli.js';
+
+/** Milliseconds between the shutdown signal and a forced exit. */
+const SHUTDOWN_DEADLINE = 10_000;
+
+async function main(): Promise<void> {
+  let config: CliConfig;
+  try {
+    config = parseCli(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    process.stderr.write(`herald: ${err.message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  if (config.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const logger = pino({ name: 'herald', level: config.logLevel });
+  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws()], logger });
+  const { address, port } = broker.address()!;
+  const shown = address.includes(':') ? `[${address}]` : address;
+  logger.info({ host: address, port }, `herald listening on http://${shown}:${port} (WebSocket ws://${shown}:${port}/ws)`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown deadline passed, exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE).unref();
+    broker.close().then(
+      () => { logger.info('stopped'); process.exit(0); },
+      (err: unknown) => { logger.error({ err }, 'shutdown failed'); process.exit(1); },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`herald: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

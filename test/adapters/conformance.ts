@@ -1,0 +1,227 @@
+/**
+ * The cluster adapter conformance suite (DESIGN.md §6): every adapter passes it. It drives adapters
+ * directly, each standing for one node with a recording AdapterNode, so a failure names the adapter
+ * behaviour rather than a transport. Call it from a test file with a cluster factory.
+ */
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AdapterNode, ClusterAdapter } from '../../core/contracts.js';
+import { HeraldError } from '../../core/errors.js';
+import type { ResolvedOptions } from '../../core/options.js';
+import type { PresenceEntry } from '../../core/protocol.js';
+import type { Publication } from '../../core/publication.js';
+
+export interface AdapterCluster {
+  /** A new adapter joined to this cluster: one more node. */
+  node(): ClusterAdapter;
+  /** Stops whatever the cluster started (servers...). */
+  close?(): Promise<void>;
+}
+
+export interface ConformanceOptions {
+  /** Longest time a publication or presence change may take to reach another node (default 2000 ms). */
+  propagationMs?: number;
+}
+
+type History = ResolvedOptions['history'];
+const defaultHistory: History = { size: 100, ttl: 60_000, topics: ['>'], maxTopics: 1000 };
+
+export interface RecordingNode extends AdapterNode {
+  readonly delivered: Publication[];
+  readonly events: { kind: 'join' | 'leave'; topic: string; entry: PresenceEntry }[];
+}
+
+let counter = 0;
+export function recordingNode(history: Partial<History> = {}): RecordingNode {
+  const delivered: Publication[] = [];
+  const events: RecordingNode['events'] = [];
+  return {
+    id: `node${++counter}x${process.pid}`,
+    logger: pino({ level: 'silent' }),
+    history: { ...defaultHistory, ...history },
+    delivered,
+    events,
+    deliver: (pub) => delivered.push(pub),
+    presenceEvent: (kind, topic, entry) => events.push({ kind, topic, entry }),
+  };
+}
+
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let topicSeq = 0;
+/** A topic unique to this run, so adapters with persistent stores do not see old data. */
+const fresh = (prefix: string) => `${prefix}.t${Date.now().toString(36)}${++topicSeq}`;
+
+export function adapterConformance(name: string, makeCluster: () => Promise<AdapterCluster>, options: ConformanceOptions = {}): void {
+  const wait = options.propagationMs ?? 2000;
+
+  describe(`cluster adapter conformance: ${name}`, () => {
+    const started: ClusterAdapter[] = [];
+    const clusters: AdapterCluster[] = [];
+
+    afterEach(async () => {
+      await Promise.allSettled(started.splice(0).map((a) => a.close()));
+      await Promise.allSettled(clusters.splice(0).map((c) => c.close?.()));
+    });
+
+    async function nodes(count: number, history: Partial<History> = {}): Promise<{ adapter: ClusterAdapter; node: RecordingNode }[]> {
+      const cluster = await makeCluster();
+      clusters.push(cluster);
+      const out = [];
+      for (let i = 0; i < count; i++) {
+        const adapter = cluster.node();
+        const node = recordingNode(history);
+        await adapter.start(node);
+        started.push(adapter);
+        out.push({ adapter, node });
+      }
+      return out;
+    }
+
+    it('delivers a publication to every other interested node, never back to the publisher', async () => {
+      const [a, b, c] = await nodes(3);
+      const topic = fresh('conf');
+      await a!.adapter.subscribe(topic);
+      await b!.adapter.subscribe(topic);
+      await c!.adapter.subscribe(topic);
+      await a!.adapter.publish(topic, { n: 1 });
+      await until(() => b!.node.delivered.length === 1 && c!.node.delivered.length === 1, wait, 'delivery to b and c');
+      await pause(100);
+      expect(a!.node.delivered).toHaveLength(0);
+      expect(b!.node.delivered[0]!.data).toEqual({ n: 1 });
+      expect(b!.node.delivered[0]!.topic).toBe(topic);
+    });
+
+    it('sends nothing to a node without interest, and stops after unsubscribe', async () => {
+      const [a, b, c] = await nodes(3);
+      const topic = fresh('interest');
+      await b!.adapter.subscribe(topic);
+      await a!.adapter.publish(topic, 1);
+      await until(() => b!.node.delivered.length === 1, wait, 'delivery to b');
+      await b!.adapter.unsubscribe(topic);
+      await a!.adapter.publish(topic, 2);
+      await pause(200);
+      expect(b!.node.delivered.map((p) => p.data)).toEqual([1]);
+      expect(c!.node.delivered).toHaveLength(0);
+    });
+
+    it('matches wildcard interest and delivers once when several patterns of a node match', async () => {
+      const [a, b] = await nodes(2);
+      const base = fresh('wild');
+      await b!.adapter.subscribe(`${base}.*`);
+      await b!.adapter.subscribe(`${base}.>`);
+      await b!.adapter.subscribe(`${base}.x`);
+      await a!.adapter.publish(`${base}.x`, 'x');
+      await a!.adapter.publish(`${base}.y.z`, 'yz');
+      await a!.adapter.publish(`${base}`, 'not matched');
+      await until(() => b!.node.delivered.length >= 2, wait, 'wildcard deliveries');
+      await pause(200);
+      expect(b!.node.delivered.map((p) => p.data)).toEqual(['x', 'yz']);
+    });
+
+    it('keeps the publish order of one node on another node', async () => {
+      const [a, b] = await nodes(2);
+      const topic = fresh('order');
+      await b!.adapter.subscribe(topic);
+      for (let i = 0; i < 200; i++) await a!.adapter.publish(topic, i);
+      await until(() => b!.node.delivered.length === 200, wait * 2, '200 deliveries');
+      expect(b!.node.delivered.map((p) => p.data)).toEqual([...Array(200).keys()]);
+    });
+
+    it('misses nothing published after subscribe() resolves', async () => {
+      const [a, b] = await nodes(2);
+      const topic = fresh('ready');
+      await b!.adapter.subscribe(topic);
+      await a!.adapter.publish(topic, 'first');
+      await until(() => b!.node.delivered.length === 1, wait, 'first delivery');
+    });
+
+    it('assigns increasing positions within an epoch, seen alike from every node', async () => {
+      const [a, b] = await nodes(2);
+      const topic = fresh('pos');
+      const p1 = await a!.adapter.publish(topic, 1);
+      const p2 = await b!.adapter.publish(topic, 2);
+      const p3 = await a!.adapter.publish(topic, 3);
+      expect(p1 && p2 && p3).toBeTruthy();
+      expect(p2!.offset).toBeGreaterThan(p1!.offset);
+      expect(p3!.offset).toBeGreaterThan(p2!.offset);
+      expect(new Set([p1!.epoch, p2!.epoch, p3!.epoch]).size).toBe(1);
+      const fromB = await b!.adapter.history(topic, {});
+      expect(fromB.position).toEqual(p3);
+      expect(fromB.publications.map((p) => [p.data, p.offset])).toEqual([[1, p1!.offset], [2, p2!.offset], [3, p3!.offset]]);
+    });
+
+    it('recovers from a position: everything after it, in order, recovered:true', async () => {
+      const [a, b] = await nodes(2);
+      const topic = fresh('recover');
+      const positions = [];
+      for (let i = 0; i < 10; i++) positions.push(await a!.adapter.publish(topic, i));
+      const since = positions[3]!;
+      const result = await b!.adapter.history(topic, { since });
+      expect(result.recovered).toBe(true);
+      expect(result.publications.map((p) => p.data)).toEqual([4, 5, 6, 7, 8, 9]);
+      const upToDate = await b!.adapter.history(topic, { since: positions[9]! });
+      expect(upToDate).toMatchObject({ recovered: true, publications: [] });
+    });
+
+    it('says recovered:false for another epoch or a position older than the window', async () => {
+      const [a] = await nodes(1, { size: 5 });
+      const topic = fresh('window');
+      const positions = [];
+      for (let i = 0; i < 12; i++) positions.push(await a!.adapter.publish(topic, i));
+      const old = await a!.adapter.history(topic, { since: positions[0]! });
+      expect(old.recovered).toBe(false);
+      const otherEpoch = await a!.adapter.history(topic, { since: { offset: positions[10]!.offset, epoch: 'not-this-epoch' } });
+      expect(otherEpoch.recovered).toBe(false);
+      const recent = await a!.adapter.history(topic, {});
+      expect(recent.publications.map((p) => p.data)).toEqual([7, 8, 9, 10, 11]);
+      const limited = await a!.adapter.history(topic, { limit: 2 });
+      expect(limited.publications.map((p) => p.data)).toEqual([10, 11]);
+    });
+
+    it('keeps no history for topics outside history.topics', async () => {
+      const [a] = await nodes(1, { topics: ['kept.>'] });
+      const topic = fresh('unkept');
+      expect(await a!.adapter.publish(topic, 1)).toBeUndefined();
+      await expect(a!.adapter.history(topic, {})).rejects.toSatisfy((e: unknown) => e instanceof HeraldError && e.code === 'unsupported');
+    });
+
+    it('shares presence across nodes and reports joins and leaves to the others', async () => {
+      const [a, b] = await nodes(2);
+      const topic = fresh('presence');
+      await a!.adapter.join(topic, { client: 'c1', user: 'u1' });
+      await b!.adapter.join(topic, { client: 'c2', user: null, info: { name: 'bob' } });
+      await until(() => b!.node.events.some((e) => e.kind === 'join' && e.entry.client === 'c1'), wait, 'join seen by b');
+      await until(() => a!.node.events.some((e) => e.kind === 'join' && e.entry.client === 'c2'), wait, 'join seen by a');
+      const fromA = await a!.adapter.presence(topic);
+      expect(fromA.sort((x, y) => x.client.localeCompare(y.client))).toEqual([
+        { client: 'c1', user: 'u1' },
+        { client: 'c2', user: null, info: { name: 'bob' } },
+      ]);
+      await a!.adapter.leave(topic, 'c1');
+      await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'c1'), wait, 'leave seen by b');
+      const deadline = Date.now() + wait;
+      let fromB = await b!.adapter.presence(topic);
+      while (fromB.length !== 1 && Date.now() < deadline) { await pause(20); fromB = await b!.adapter.presence(topic); }
+      expect(fromB.map((e) => e.client)).toEqual(['c2']);
+      expect(a!.node.events.filter((e) => e.entry.client === 'c2' && e.kind === 'join')).toHaveLength(1);
+    });
+
+    it('removes a closed node\'s presence and tells the others', async () => {
+      const [a, b] = await nodes(2);
+      const topic = fresh('gone');
+      await a!.adapter.join(topic, { client: 'ca', user: 'ua' });
+      await until(() => b!.node.events.some((e) => e.kind === 'join'), wait, 'join seen');
+      await a!.adapter.close();
+      await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'ca'), wait, 'leave seen after close');
+      expect(await b!.adapter.presence(topic)).toEqual([]);
+    });
+  });
+}
