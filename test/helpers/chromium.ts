@@ -1,0 +1,45 @@
+/**
+ * Headless Chromium for browser tests: Debian's `chromium` driven by playwright-core. Installs the
+ * package when it is missing and apt-get can run; otherwise `chromiumUnavailable` says why (the
+ * only case in which a browser test may skip, printing that reason).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+const EXECUTABLE = '/usr/bin/chromium';
+
+function ensureInstalled(): string | undefined {
+  if (existsSync(EXECUTABLE)) return undefined;
+  try {
+    execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium'], { stdio: 'ignore', timeout: 240_000 });
+  } catch (err) {
+    return `chromium is not installed and 'apt-get install chromium' failed: ${(err as Error).message}`;
+  }
+  return existsSync(EXECUTABLE) ? undefined : 'chromium is not installed at /usr/bin/chromium';
+}
+
+/** Why the browser cannot run here, or undefined when it can. */
+export const chromiumUnavailable: string | undefined = ensureInstalled();
+
+/** Launches headless Chromium with a fresh profile and no background networking (this machine has no outside network). */
+export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
+  const profile = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: EXECUTABLE,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`,
+    ],
+  });
+  return {
+    browser,
+    close: async () => {
+      await browser.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
