@@ -4,9 +4,7 @@
  * only case in which a browser test may skip, printing that reason).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 const EXECUTABLE = '/usr/bin/chromium';
@@ -24,22 +22,20 @@ function ensureInstalled(): string | undefined {
 /** Why the browser cannot run here, or undefined when it can. */
 export const chromiumUnavailable: string | undefined = ensureInstalled();
 
-/** Launches headless Chromium with a fresh profile and no background networking (this machine has no outside network). */
+/** Launches headless Chromium (playwright gives it a fresh temporary profile) with no background networking (this machine has no outside network). */
 export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
-  const profile = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
   const browser = await chromium.launch({
     executablePath: EXECUTABLE,
     headless: true,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`,
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
     ],
   });
   return {
     browser,
     close: async () => {
       await browser.close().catch(() => undefined);
-      rmSync(profile, { recursive: true, force: true });
     },
   };
 }
