@@ -15,19 +15,15 @@ export interface Codec {
 }
 
 /**
- * JSON with a fallback for values a msgpack publisher can send but JSON cannot carry: bigint becomes
- * a decimal string, bytes become base64. The fallback only runs when plain JSON.stringify throws or
- * meets bytes, so the hot path stays one native call.
+ * JSON that also carries what a msgpack publisher can send but JSON cannot: bigint becomes a decimal
+ * string, bytes become base64. The replacer costs per encoded message, and a publication is encoded
+ * once for all its JSON subscribers, so fan-out does not pay it per delivery.
  */
 export const jsonCodec: Codec = {
   name: 'json',
   binary: false,
   encode(value) {
-    try {
-      return JSON.stringify(value, hasBytes(value) ? portable : undefined);
-    } catch {
-      return JSON.stringify(value, portable);
-    }
+    return JSON.stringify(value, portable);
   },
   decode(input) {
     return JSON.parse(typeof input === 'string' ? input : input.toString('utf8'));
@@ -43,13 +39,6 @@ function portable(_key: string, value: unknown): unknown {
     return Buffer.from((value as { data: number[] }).data).toString('base64');
   }
   return value;
-}
-
-/** Shallow check on the publication shape {data: Uint8Array}; deep binary values are found by the catch-all. */
-function hasBytes(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const data = (value as { data?: unknown }).data;
-  return data instanceof Uint8Array;
 }
 
 // Plain maps, no records or structure sharing: every peer (browser msgpack libraries, other

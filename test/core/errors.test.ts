@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { CloseCodes, ErrorCodes, HeraldError, toHeraldError } from '../../core/errors.js';
+
+// Clients branch on these: changing one is a protocol change (DESIGN.md §4).
+describe('error registry', () => {
+  it('pins the error codes of protocol v1', () => {
+    expect(Object.keys(ErrorCodes)).toEqual([
+      'bad_request', 'invalid_topic', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'limit_exceeded', 'unsupported', 'internal',
+    ]);
+  });
+
+  it('pins the close codes', () => {
+    expect(CloseCodes).toEqual({
+      shuttingDown: 1001, tooLarge: 1009, unauthorized: 4001, slowConsumer: 4008, rateLimited: 4029, protocolViolation: 4400,
+    });
+  });
+
+  it('serialises as {code, message} and hides unknown failures as internal', () => {
+    expect(JSON.parse(JSON.stringify(new HeraldError('forbidden', 'no')))).toEqual({ code: 'forbidden', message: 'no' });
+    const hidden = toHeraldError(new Error('secret stack detail'));
+    expect(hidden.code).toBe('internal');
+    expect(hidden.message).not.toMatch(/secret/);
+  });
+});
