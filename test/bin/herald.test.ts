@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseCli } from '../../bin/cli.js';
+import { TestClient } from '../helpers/ws-client.js';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** Runs the binary from source, as `npm start` does, and resolves once it logged its address. */
+function startBinary(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; lines: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`binary did not start: ${lines.join('\n')}`)), 15_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n').filter(Boolean)) {
+        lines.push(line);
+        const parsed = JSON.parse(line) as { msg: string; port?: number };
+        if (parsed.msg.includes('listening')) {
+          clearTimeout(timer);
+          resolve({ child, port: parsed.port!, lines });
+        }
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => lines.push(d));
+    child.once('exit', (code) => reject(new Error(`binary exited with ${code}: ${lines.join('\n')}`)));
+  });
+}
+
+describe('herald binary', () => {
+  it('reads flags over environment over defaults', () => {
+    expect(parseCli([], {})).toMatchObject({ port: 8080, host: '127.0.0.1', help: false });
+    expect(parseCli([], { PORT: '9000', HOST: '0.0.0.0' })).toMatchObject({ port: 9000, host: '0.0.0.0' });
+    expect(parseCli(['--port', '7000'], { PORT: '9000' })).toMatchObject({ port: 7000 });
+    expect(parseCli(['-h'], {}).help).toBe(true);
+    expect(() => parseCli(['--port', '70000'], {})).toThrow(/port/);
+    expect(() => parseCli(['--bogus'], {})).toThrow();
+  });
+
+  it('starts, logs one line saying where it listens, serves protocol v1, and shuts down on SIGTERM with 1001', async () => {
+    const { child, port, lines } = await startBinary(['--port', '0', '--host', '127.0.0.1']);
+    const listening = lines.filter((l) => l.includes('listening'));
+    expect(listening).toHaveLength(1);
+    expect(listening[0]).toContain(`127.0.0.1:${port}`);
+    const c = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
+    await c.request('sub', { topic: 'bin.test' });
+    await c.request('pub', { topic: 'bin.test', data: 'hi' });
+    expect((await c.waitForMessages(1))[0]!.data).toBe('hi');
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const started = Date.now();
+    child.kill('SIGTERM');
+    expect(await c.waitClose()).toBe(1001);
+    expect(await exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
+
+  it('prints --help and exits 0; exits 2 on a bad flag', async () => {
+    const run = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.once('exit', (code) => resolve({ code, out }));
+    });
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/Usage: herald/);
+    const bad = await run(['--port', 'nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toMatch(/--port/);
+  }, 30_000);
+});
