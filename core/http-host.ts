@@ -4,11 +4,18 @@
  * `noServer` (the application forwards upgrades and requests). Transports claim paths here.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RequestHandler, UpgradeHandler } from './contracts.js';
 import type { ResolvedOptions } from './options.js';
+import { Admission } from './limits/admission.js';
+import { OriginPolicy } from './origins.js';
+
+type HostOptions = Pick<ResolvedOptions, 'port' | 'host' | 'server' | 'noServer' | 'tls' | 'allowedOrigins'> & {
+  readonly limits: Pick<ResolvedOptions['limits'], 'connectionsPerIp' | 'connectionRate' | 'connectionBurst' | 'headersTimeout' | 'requestTimeout'>;
+};
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -16,16 +23,22 @@ export class HttpHost {
   private readonly upgrades = new Map<string, UpgradeHandler>();
   private readonly exact = new Map<string, RequestHandler>();
   private readonly prefixes: [string, RequestHandler][] = [];
-  private readonly options: Pick<ResolvedOptions, 'port' | 'host' | 'server' | 'noServer'>;
+  private readonly options: HostOptions;
   private readonly logger: Logger;
+  /** Origin check and CORS, once for every transport (docs/security.md). */
+  private readonly origins: OriginPolicy;
+  /** Connections per IP and new connections per second per IP, once for every transport. */
+  readonly admission: Admission;
   private server: Server | undefined;
   private owned = false;
   private restore: (() => void) | undefined;
   private readonly sockets = new Set<Socket>();
 
-  constructor(options: Pick<ResolvedOptions, 'port' | 'host' | 'server' | 'noServer'>, logger: Logger) {
+  constructor(options: HostOptions, logger: Logger) {
     this.options = options;
     this.logger = logger;
+    this.origins = new OriginPolicy(options.allowedOrigins);
+    this.admission = new Admission(options.limits);
   }
 
   onUpgrade(path: string, handler: UpgradeHandler): void {
@@ -44,6 +57,20 @@ export class HttpHost {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const handler = this.upgrades.get(pathOf(req));
     if (handler === undefined) return false;
+    // Refused before the upgrade: no transport (and no WebSocket handshake) ever sees it.
+    if (this.origins.verdict(req) === 'forbidden') {
+      refuseUpgrade(socket, 403, 'Forbidden');
+      return true;
+    }
+    // Port mode counted the TCP connection when it was accepted; otherwise the upgrade is the connection.
+    if (!this.owned) {
+      const admitted = this.admission.admit(ipOf(req));
+      if (typeof admitted === 'string') {
+        refuseUpgrade(socket, 429, 'Too Many Requests');
+        return true;
+      }
+      socket.once('close', admitted);
+    }
     handler(req, socket, head);
     return true;
   }
@@ -53,6 +80,21 @@ export class HttpHost {
     let handler = this.exact.get(path);
     if (handler === undefined) for (const [prefix, h] of this.prefixes) if (path.startsWith(prefix)) { handler = h; break; }
     if (handler === undefined) return false;
+    if (this.origins.verdict(req) === 'forbidden') {
+      refuse(res, 403, 'forbidden', 'origin not allowed');
+      return true;
+    }
+    if (this.origins.cors(req, res)) return true;
+    if (!this.owned) {
+      // Long polls and SSE streams hold a request open: count them, but do not charge the rate
+      // (a back end publishing over keep-alive would pay per request).
+      const admitted = this.admission.admit(ipOf(req), false);
+      if (typeof admitted === 'string') {
+        refuse(res, 429, 'limit_exceeded', 'too many connections from this address');
+        return true;
+      }
+      res.once('close', admitted);
+    }
     handler(req, res);
     return true;
   }
@@ -61,13 +103,29 @@ export class HttpHost {
     const { port, host, server } = this.options;
     if (server) return this.share(server);
     if (port === undefined) return; // noServer: the application forwards.
-    const own = createServer((req, res) => {
+    const { limits, tls } = this.options;
+    const serverOptions = {
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      // Node checks both timeouts on this interval (30 s by default, far above the timeouts).
+      connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(limits.headersTimeout / 4))),
+    };
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       if (!this.handleRequest(req, res)) notFound(res);
-    });
+    };
+    const own: Server = tls ? createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, onRequest) : createServer(serverOptions, onRequest);
     own.on('upgrade', (req, socket: Duplex, head) => {
       if (!this.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
-    own.on('connection', (socket) => {
+    own.on('connection', (socket: Socket) => {
+      // Every protocol starts as a TCP connection here, so per-IP caps cover them all, including
+      // clients that never finish their headers (slowloris); a refused socket is dropped unread.
+      const admitted = this.admission.admit(socket.remoteAddress ?? '');
+      if (typeof admitted === 'string') {
+        socket.destroy();
+        return;
+      }
+      socket.once('close', admitted);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
@@ -135,6 +193,22 @@ function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
+}
+
+function ipOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? '';
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  // end() waits for the peer; a hostile one may never read, so do not hold the socket for it.
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+function refuse(res: ServerResponse, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ ok: false, error: { code, message } });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.end(body);
 }
 
 function notFound(res: ServerResponse): void {

@@ -25,4 +25,7 @@ export { Publication, type Chunk } from './publication.js';
 export { Router } from './router.js';
 export { Session } from './session.js';
 export { assertPattern, assertTopic, covers, isPattern, isTopic, matches } from './topic.js';
+export { jwtAuth, createJwtVerifier, apiKeyChecker, bearerOf, allows, grantsOf, type JwtOptions, type Grants, type ApiKeyCheck } from './auth/index.js';
+export { OriginPolicy, normaliseOrigin } from './origins.js';
+export { TokenBucket } from './limits/token-bucket.js';
 export { memoryAdapter, createMemoryBus, type MemoryBus } from '../adapters/memory/index.js';

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ClusterAdapter, Hooks, Transport } from './contracts.js';
+import { normaliseOrigin } from './origins.js';
 import { isPattern } from './topic.js';
 
 const pattern = z.string().refine(isPattern, { message: 'not a valid topic pattern' });
@@ -26,6 +27,25 @@ const limitsSchema = z.object({
   authTimeout: positiveInt.default(10_000),
   /** Milliseconds between server pings; a connection silent for two intervals is dropped. */
   pingInterval: positiveInt.default(25_000),
+  /** Commands per second per connection (token bucket refill); over it a command gets `rate_limited`. */
+  messageRate: positiveInt.default(1000),
+  /** Commands a connection may send at once before the rate applies (token bucket size). */
+  messageBurst: positiveInt.default(1000),
+  /** `rate_limited` replies without a calm second in between before the connection is closed with 4029. */
+  rateLimitStrikes: positiveInt.default(100),
+  /**
+   * Concurrent connections per client IP. Port mode: TCP connections (so half-open requests count);
+   * shared server / noServer: upgrades plus in-flight requests on Herald's paths. Over it: 429.
+   */
+  connectionsPerIp: positiveInt.default(1024),
+  /** New connections per second per client IP (port mode: TCP accepts; otherwise upgrades). Over it: 429. */
+  connectionRate: positiveInt.default(128),
+  /** New connections one IP may open at once before connectionRate applies. */
+  connectionBurst: positiveInt.default(256),
+  /** Milliseconds a client has to send complete request headers (owned server only). */
+  headersTimeout: positiveInt.default(10_000),
+  /** Milliseconds a client has to send a complete request (owned server only; SSE responses are not affected). */
+  requestTimeout: positiveInt.default(30_000),
 });
 
 const historySchema = z.object({
@@ -57,6 +77,18 @@ const schema = z
     hooks: z.custom<Hooks>((v) => v !== null && typeof v === 'object', 'must be an object of hooks').default({}),
     logger: z.custom<Logger | false>((v) => v === false || (v !== null && typeof v === 'object' && typeof (v as Logger).info === 'function'), 'must be a pino logger or false').optional(),
     nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    /**
+     * Browser origins allowed to connect (upgrades) and to call Herald's HTTP paths, compared exactly
+     * with the Origin header (entries are normalised with URL#origin). Unset: no origin check and no
+     * CORS headers. Requests without an Origin header (non-browser clients) are not affected.
+     */
+    allowedOrigins: z.array(z.string().transform((v, ctx) => {
+      const origin = normaliseOrigin(v);
+      if (origin === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not an origin (scheme://host[:port])` });
+      return origin ?? v;
+    })).optional(),
+    /** Serve https/wss on the owned server (port mode): PEM certificate chain and private key. */
+    tls: z.object({ cert: z.union([z.string(), z.instanceof(Buffer)]), key: z.union([z.string(), z.instanceof(Buffer)]) }).strict().optional(),
     limits: limitsSchema.default(limitsSchema.parse({})),
     history: historySchema.default(historySchema.parse({})),
     presence: presenceSchema.default(presenceSchema.parse({})),
@@ -66,6 +98,8 @@ const schema = z
     const modes = [o.port !== undefined, o.server !== undefined, o.noServer === true].filter(Boolean).length;
     if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'exactly one of port, server or noServer must be given', path: [] });
     if (o.host !== undefined && o.port === undefined) ctx.addIssue({ code: 'custom', message: 'host goes with port', path: ['host'] });
+    if (o.limits.headersTimeout > o.limits.requestTimeout) ctx.addIssue({ code: 'custom', message: 'headersTimeout must not exceed requestTimeout', path: ['limits', 'headersTimeout'] });
+    if (o.tls !== undefined && o.port === undefined) ctx.addIssue({ code: 'custom', message: 'tls goes with port (a shared server brings its own)', path: ['tls'] });
   });
 
 export type BrokerOptions = z.input<typeof schema>;

@@ -8,6 +8,7 @@ import { CloseCodes, HeraldError, toHeraldError } from './errors.js';
 import type { SessionHost, SubscribeOutcome } from './session-host.js';
 import { commandId, parseCommand, type Command, type ServerMessage } from './protocol.js';
 import type { Chunk, Publication } from './publication.js';
+import { TokenBucket } from './limits/token-bucket.js';
 
 export interface Subscription {
   readonly pattern: string;
@@ -22,6 +23,8 @@ export interface Subscription {
 const ANONYMOUS: Principal = Object.freeze({ user: null });
 /** Live publications held for one recovering subscription before the client counts as a slow consumer. */
 const MAX_RECOVERY_BUFFER = 10_000;
+/** A second without a rate_limited reply forgives earlier strikes. */
+const STRIKE_MEMORY_MS = 1000;
 
 export class Session {
   readonly id: string;
@@ -47,6 +50,10 @@ export class Session {
   private closed = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   private authTimer: NodeJS.Timeout | undefined;
+  /** Commands per second (limits.messageRate / messageBurst), checked before anything else. */
+  private readonly rate: TokenBucket;
+  private strikes = 0;
+  private lastStrike = 0;
 
   constructor(host: SessionHost, id: string, connection: Connection, encoder: Encoder, handshake: Handshake) {
     this.host = host;
@@ -55,6 +62,7 @@ export class Session {
     this.encoder = encoder;
     this.handshake = handshake;
     this.transport = handshake.transport;
+    this.rate = new TokenBucket(host.limits.messageRate, host.limits.messageBurst);
     const encode = (pub: Publication): Chunk => encoder.encode(pub.message());
     this.encodePublication = encoder.publication
       ? (pub) => encoder.publication!(pub)
@@ -88,6 +96,10 @@ export class Session {
   /** Feeds one decoded client message (any value: it is validated here). */
   handle(raw: unknown): void {
     if (this.closed) return;
+    if (!this.rate.take()) {
+      this.rateLimited(raw);
+      return;
+    }
     if (this.busy) {
       if (this.pending.length - this.pendingHead >= this.host.limits.pendingCommands) {
         this.fail(raw, new HeraldError('rate_limited', 'too many commands waiting'));
@@ -102,6 +114,18 @@ export class Session {
   /** Reports an inbound frame the transport could not decode (counts as a protocol error). */
   reject(error: HeraldError): void {
     if (!this.closed) this.fail(undefined, error);
+  }
+
+  /** Refuses a command over the rate; a client that keeps going without a calm second is closed with 4029. */
+  private rateLimited(raw: unknown): void {
+    const now = performance.now();
+    if (now - this.lastStrike > STRIKE_MEMORY_MS) this.strikes = 0;
+    this.lastStrike = now;
+    if (++this.strikes >= this.host.limits.rateLimitStrikes) {
+      this.close(CloseCodes.rateLimited, 'rate limited');
+      return;
+    }
+    this.fail(raw, new HeraldError('rate_limited', `over ${this.host.limits.messageRate} commands per second`));
   }
 
   private run(raw: unknown): void {
