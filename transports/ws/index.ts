@@ -6,10 +6,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { jsonCodec, msgpackCodec, type Codec } from '../../core/codec.js';
-import type { Connection, Encoder, Handshake, Transport, TransportHost } from '../../core/contracts.js';
+import type { Connection, Encoder, Transport, TransportHost } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { Chunk } from '../../core/publication.js';
-import { BINARY, frame, TEXT } from './frame.js';
+import { BINARY, frame, TEXT } from '../shared/websocket-frame.js';
+import { handshakeOf } from '../shared/handshake.js';
 
 export const SUBPROTOCOLS = { json: 'herald.v1.json', msgpack: 'herald.v1.msgpack' } as const;
 
@@ -107,7 +108,7 @@ export class WsTransport implements Transport {
       },
     };
 
-    const session = host.open(connection, handshakeOf(req), encoder);
+    const session = host.open(connection, handshakeOf(req, 'ws'), encoder);
     ws.on('message', (data: Buffer, isBinary) => {
       client.alive = true;
       let value: unknown;
@@ -151,13 +152,8 @@ export class WsTransport implements Transport {
   }
 }
 
-export function handshakeOf(req: IncomingMessage, transport = 'ws'): Handshake {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const auth = req.headers.authorization;
-  const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
-  const token = bearer || url.searchParams.get('access_token') || undefined;
-  return { transport, remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers, query: url.searchParams, token };
-}
+/** Kept for existing imports; the helper lives in transports/shared/handshake.ts. */
+export { handshakeOf };
 
 /** The raw WebSocket transport. */
 export function ws(options: WsTransportOptions = {}): Transport {

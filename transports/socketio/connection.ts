@@ -1,0 +1,127 @@
+/**
+ * One socket.io client as a core Connection. A turn's frames go to engine.io as one packet carrying a
+ * prebuilt WebSocket frame (`wsPreEncodedFrame`, the hook socket.io's own broadcast uses), so a
+ * WebSocket client costs one socket write per turn; long-polling clients get the packet texts.
+ */
+import type { Socket } from 'socket.io';
+import type { Connection } from '../../core/contracts.js';
+import { CloseCodes } from '../../core/errors.js';
+import type { Chunk } from '../../core/publication.js';
+import type { Ack } from './events.js';
+import type { SocketIoEncoder } from './encoder.js';
+import { eventFrame, packetOfFrame } from './packet.js';
+
+/** What Herald uses of engine.io's Socket and transports (partly untyped internals, pinned by tests). */
+interface EngineTransport {
+  readonly name: string;
+  readonly perMessageDeflate?: unknown;
+  readonly socket?: { readonly bufferedAmount?: number; readonly _sender?: { sendFrame?: unknown }; terminate?(): void };
+}
+interface EngineSocket {
+  readonly readyState: string;
+  readonly transport: EngineTransport;
+  write(data: string, options?: Record<string, unknown>): unknown;
+  close(discard?: boolean): unknown;
+  on(event: 'flush', listener: () => void): unknown;
+}
+
+/** Close codes after which the client should come back (as a WebSocket client would after them). */
+const RECONNECT = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsumer, CloseCodes.rateLimited]);
+
+export class SocketIoConnection implements Connection {
+  private readonly socket: Socket;
+  private readonly conn: EngineSocket;
+  private readonly encoder: SocketIoEncoder;
+  private readonly namespace: string;
+  /** True when Herald owns the engine.io server, so closing a whole connection cannot hurt the application's namespaces. */
+  private readonly ownsEngine: boolean;
+  private readonly closeTimeout: number;
+  private readonly acks = new Map<number, Ack>();
+  private nextId = 0;
+  /** Bytes given to engine.io that it has not yet passed to its transport. */
+  private pending = 0;
+
+  constructor(socket: Socket, encoder: SocketIoEncoder, namespace: string, ownsEngine: boolean, closeTimeout: number) {
+    this.socket = socket;
+    this.conn = socket.conn as unknown as EngineSocket;
+    this.encoder = encoder;
+    this.namespace = namespace;
+    this.ownsEngine = ownsEngine;
+    this.closeTimeout = closeTimeout;
+    this.conn.on('flush', () => { this.pending = 0; });
+  }
+
+  /** Registers an ack callback; the command gets the returned id and its reply goes to the callback. */
+  expect(ack: Ack): number {
+    const id = ++this.nextId;
+    this.acks.set(id, ack);
+    return id;
+  }
+
+  write(chunks: Chunk[]): void {
+    if (this.socket.disconnected || this.conn.readyState !== 'open') return;
+    let start = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      if (typeof chunks[i] !== 'string') continue;
+      this.send(chunks as Buffer[], start, i);
+      start = i + 1;
+      this.reply();
+    }
+    this.send(chunks as Buffer[], start, chunks.length);
+  }
+
+  private send(frames: Buffer[], from: number, to: number): void {
+    if (from >= to) return;
+    const t = this.conn.transport;
+    if (t.name === 'websocket' && !t.perMessageDeflate && typeof t.socket?._sender?.sendFrame === 'function') {
+      // One engine.io packet whose prebuilt frame is all of this turn's frames back to back.
+      const bytes = to - from === 1 ? frames[from]! : Buffer.concat(frames.slice(from, to));
+      this.pending += bytes.length;
+      this.conn.write('', { wsPreEncodedFrame: [bytes] });
+      return;
+    }
+    for (let i = from; i < to; i++) {
+      this.pending += frames[i]!.length;
+      this.conn.write(packetOfFrame(frames[i]!));
+    }
+  }
+
+  private reply(): void {
+    const reply = this.encoder.replies.shift();
+    if (reply === undefined) return;
+    const ack = this.acks.get(reply.id);
+    this.acks.delete(reply.id);
+    // The id is Herald's, not the client's: the ack gets the rest of the v1 reply.
+    const { id: _id, ...body } = reply;
+    ack?.(body);
+  }
+
+  /**
+   * socket.io has no close codes: the client first gets `herald:close {code, reason, reconnect}`.
+   * Then codes that mean "come back" close the engine.io connection (socket.io-client reconnects by
+   * itself) when Herald owns the engine; the others, or any code on an application's shared server,
+   * disconnect the namespace only ('io server disconnect': socket.io-client stays down). A slow
+   * consumer's connection is dropped whole, discarding what it has not read.
+   */
+  close(code: number, reason: string): void {
+    if (this.socket.disconnected) return;
+    const reconnect = RECONNECT.has(code);
+    this.send([eventFrame(this.namespace, 'herald:close', { code, reason, reconnect })], 0, 1);
+    this.acks.clear();
+    if (code === CloseCodes.slowConsumer) {
+      this.conn.close(true);
+      // ws waits for the peer's close frame, which a stalled reader never sends.
+      const t = this.conn.transport;
+      setTimeout(() => t.socket?.terminate?.(), this.closeTimeout).unref();
+    } else if (reconnect && this.ownsEngine) {
+      this.conn.close();
+    } else {
+      this.socket.disconnect();
+    }
+  }
+
+  get bufferedAmount(): number {
+    const t = this.conn.transport;
+    return this.pending + (t.name === 'websocket' ? t.socket?.bufferedAmount ?? 0 : 0);
+  }
+}

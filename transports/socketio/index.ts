@@ -1,0 +1,139 @@
+/**
+ * socket.io transport (DESIGN.md §5): a stock socket.io-client on the Herald namespace emits
+ * subscribe/unsubscribe/publish/presence/history/auth with acks that get protocol v1 replies, and
+ * receives publications as the `message` event. socket.io is only the wire: rooms and socket.io
+ * adapters play no part; the core routes and the Herald cluster adapter replicates.
+ *
+ * Either Herald runs its own socket.io server on the broker's HTTP server (default path
+ * `/socket.io/`, client bundle served there), or it is given the application's `io` and only adds
+ * its namespace to it (the application then owns the path, the engine and its options).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import type { Transport, TransportHost } from '../../core/contracts.js';
+import { HeraldError } from '../../core/errors.js';
+import { handshakeOf } from '../shared/handshake.js';
+import { SocketIoConnection } from './connection.js';
+import { SocketIoEncoder } from './encoder.js';
+import { createEngine, type EngineOptions, type EngineServer } from './engine.js';
+import { commandOf, isHeraldEvent } from './events.js';
+
+export interface SocketIoTransportOptions {
+  /** Herald's namespace (default '/herald'). */
+  namespace?: string;
+  /** An existing socket.io server to add the namespace to; omit to let Herald run its own. */
+  io?: Server;
+  /** Own server only: the engine.io path (default '/socket.io/'). */
+  path?: string;
+  /** Own server only: serve the client bundle at `<path>socket.io.js` (default true). */
+  serveClient?: boolean;
+  /** Own server only: engine.io transports (default ['polling', 'websocket']). */
+  transports?: ('polling' | 'websocket')[];
+  /** Own server only: extra engine.io options (cors, pingTimeout...). */
+  engine?: EngineOptions;
+  /** Milliseconds a slow consumer's socket may take to close before it is destroyed (default 2000). */
+  closeTimeout?: number;
+}
+
+/** Files of socket.io's client bundle it serves under its path. */
+const CLIENT_FILES = /^socket\.io(\.esm|\.msgpack)?(\.min)?\.js(\.map)?$/;
+
+export class SocketIoTransport implements Transport {
+  readonly name = 'socketio';
+  private readonly options: SocketIoTransportOptions;
+  private readonly namespaceName: string;
+  private readonly path: string;
+  private io: Server | undefined;
+  private engine: EngineServer | undefined;
+  private nsp: Namespace | undefined;
+
+  constructor(options: SocketIoTransportOptions = {}) {
+    this.options = options;
+    this.namespaceName = options.namespace ?? '/herald';
+    if (!this.namespaceName.startsWith('/')) throw new TypeError('socket.io namespace must start with "/"');
+    const path = options.path ?? '/socket.io/';
+    this.path = path.endsWith('/') ? path : `${path}/`;
+  }
+
+  attach(host: TransportHost): void {
+    const { limits } = host.options;
+    if (this.options.io) {
+      this.io = this.options.io;
+    } else {
+      this.io = new Server({ path: this.path, serveClient: this.options.serveClient ?? true });
+      this.engine = createEngine({
+        path: this.path,
+        transports: this.options.transports ?? ['polling', 'websocket'],
+        maxHttpBufferSize: limits.maxPayload,
+        pingInterval: limits.pingInterval,
+        perMessageDeflate: false,
+        ...this.options.engine,
+      });
+      this.io.bind(this.engine as never);
+      const engine = this.engine;
+      const serveClient = this.options.serveClient ?? true;
+      host.onUpgrade(this.path, (req, socket, head) => engine.handleUpgrade(req, socket, head));
+      host.onRequest(this.path, (req, res) => {
+        const file = (req.url ?? '').slice(this.path.length).split('?')[0]!;
+        if (serveClient && CLIENT_FILES.test(file)) this.serveClient(file, req, res);
+        else engine.handleRequest(req, res);
+      });
+    }
+    const ownsEngine = this.engine !== undefined;
+    const closeTimeout = this.options.closeTimeout ?? 2000;
+    this.nsp = this.io.of(this.namespaceName);
+    this.nsp.on('connection', (socket: Socket) => this.accept(host, socket, ownsEngine, closeTimeout));
+  }
+
+  private accept(host: TransportHost, socket: Socket, ownsEngine: boolean, closeTimeout: number): void {
+    const encoder = new SocketIoEncoder(this.namespaceName);
+    const connection = new SocketIoConnection(socket, encoder, this.namespaceName, ownsEngine, closeTimeout);
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = typeof auth?.token === 'string' ? auth.token : undefined;
+    const session = host.open(connection, handshakeOf(socket.request, 'socketio', token), encoder);
+
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (!isHeraldEvent(event)) {
+        const error = new HeraldError('bad_request', `unknown event ${JSON.stringify(event).slice(0, 80)}`);
+        const ack = args[args.length - 1];
+        if (typeof ack === 'function') ack({ ok: false, error: error.toJSON() });
+        session.reject(error);
+        return;
+      }
+      let parsed;
+      try {
+        parsed = commandOf(event, args);
+      } catch (err) {
+        session.reject(err as HeraldError);
+        return;
+      }
+      const { command, ack } = parsed;
+      if (ack) command.id = connection.expect(ack);
+      session.handle(command);
+    });
+    socket.once('disconnect', (reason: string) => {
+      session.disconnected(reason === 'client namespace disconnect' ? 1000 : 1006);
+    });
+  }
+
+  /** socket.io's own bundle handler (etag, compression); it is not public API, hence the cast. */
+  private serveClient(file: string, req: IncomingMessage, res: ServerResponse): void {
+    (this.io as unknown as { serve(f: string, q: IncomingMessage, s: ServerResponse): void }).serve(file, req, res);
+  }
+
+  async close(): Promise<void> {
+    const nsp = this.nsp;
+    if (nsp) {
+      nsp.removeAllListeners('connection');
+      nsp.disconnectSockets(true);
+    }
+    if (this.engine && this.io) {
+      await new Promise<void>((resolve) => this.io!.close(() => resolve()));
+    }
+  }
+}
+
+/** The socket.io transport. */
+export function socketio(options: SocketIoTransportOptions = {}): Transport {
+  return new SocketIoTransport(options);
+}
