@@ -3,6 +3,7 @@
  * Kept apart from herald.ts so it can be tested without starting anything.
  */
 import { parseArgs } from 'node:util';
+import { parseSecurity, SECURITY_HELP, SECURITY_OPTIONS, type SecurityConfig } from './security.js';
 
 export const HELP = `herald - protocol-agnostic pub/sub broker
 
@@ -14,6 +15,7 @@ Options:
   --log-level <l>   fatal|error|warn|info|debug|trace|silent (env HERALD_LOG_LEVEL, default info)
   -h, --help        show this help
 
+${SECURITY_HELP}
 Endpoints: ws://<host>:<port>/ws (protocol v1, subprotocols herald.v1.json / herald.v1.msgpack)
 Signals: SIGINT/SIGTERM close clients with 1001 and exit within 10 s.
 `;
@@ -23,6 +25,7 @@ export interface CliConfig {
   port: number;
   host: string;
   logLevel: string;
+  security: SecurityConfig;
 }
 
 export class CliError extends Error {
@@ -42,6 +45,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
         host: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        ...SECURITY_OPTIONS,
       },
     }));
   } catch (err) {
@@ -52,10 +56,18 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   if (!/^\d+$/.test(portText) || port > 65535) throw new CliError(`--port must be 0..65535, got ${JSON.stringify(portText)}`);
   const logLevel = (values['log-level'] as string | undefined) ?? env.HERALD_LOG_LEVEL ?? 'info';
   if (!LEVELS.has(logLevel)) throw new CliError(`--log-level must be one of ${[...LEVELS].join(', ')}`);
+  let security: SecurityConfig;
+  try {
+    security = parseSecurity(values, env);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
   return {
+    security,
     help: values.help === true,
     port,
-    host: (values.host as string | undefined) ?? env.HOST ?? '127.0.0.1',
+    // An empty HOST means unset: passed on, '' would make listen() bind every interface.
+    host: (values.host as string | undefined) || env.HOST || '127.0.0.1',
     logLevel,
   };
 }

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { createBroker } from '../core/index.js';
 import { ws } from '../transports/ws/index.js';
 import { CliError, HELP, parseCli, type CliConfig } from './cli.js';
+import { planSecurity, type SecurityPlan } from './security.js';
 
 /** Milliseconds between the shutdown signal and a forced exit. */
 const SHUTDOWN_DEADLINE = 10_000;
@@ -21,11 +22,20 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  let security: SecurityPlan;
+  try {
+    security = planSecurity(config.security, config.host);
+  } catch (err) {
+    process.stderr.write(`herald: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   const logger = pino({ name: 'herald', level: config.logLevel });
-  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws()], logger });
+  for (const [level, message] of security.notices) logger[level](message);
+  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws()], logger, ...security.options });
   const { address, port } = broker.address()!;
   const shown = address.includes(':') ? `[${address}]` : address;
-  logger.info({ host: address, port }, `herald listening on http://${shown}:${port} (WebSocket ws://${shown}:${port}/ws)`);
+  const secure = security.options.tls !== undefined;
+  logger.info({ host: address, port }, `herald listening on http${secure ? 's' : ''}://${shown}:${port} (WebSocket ws${secure ? 's' : ''}://${shown}:${port}/ws)`);
 
   let stopping = false;
   const stop = (signal: string): void => {
