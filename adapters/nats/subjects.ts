@@ -1,0 +1,61 @@
+/**
+ * The NATS subject spaces of one Herald cluster, all under a prefix (default `herald`). Topic
+ * grammar is NATS subject grammar (DESIGN.md §3), so a topic or pattern is appended as is.
+ *
+ * - `<prefix>.t.<topic>`   live publications, core NATS, one subscription per local pattern.
+ * - `<prefix>.h.<topic>`   stored publications of topics with history: only the JetStream stream
+ *                          listens here, so topics without history never land in the stream and
+ *                          no node ever receives stored traffic it did not ask for.
+ * - `<prefix>._p.*`        presence events, heartbeats and snapshot requests between nodes. `_p`
+ *                          is not a subject token a topic can collide with because topics live
+ *                          one level deeper, under `t.` and `h.`.
+ */
+export class Subjects {
+  readonly prefix: string;
+  /** JetStream stream holding the history of every topic of this cluster. */
+  readonly stream: string;
+
+  constructor(prefix: string, stream?: string) {
+    if (!/^[A-Za-z0-9_\-:@=+~]+(\.[A-Za-z0-9_\-:@=+~]+)*$/.test(prefix)) {
+      throw new Error(`nats adapter: prefix ${JSON.stringify(prefix)} must be dot-separated subject tokens without wildcards`);
+    }
+    this.prefix = prefix;
+    // Stream names may not contain '.', '*', '>' or whitespace.
+    this.stream = stream ?? `${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}_history`;
+  }
+
+  /** Where live copies of publications on `topicOrPattern` travel. */
+  live(topicOrPattern: string): string {
+    return `${this.prefix}.t.${topicOrPattern}`;
+  }
+
+  /** Topic of a live subject (the inverse of live()). */
+  topicOfLive(subject: string): string {
+    return subject.slice(this.prefix.length + 3);
+  }
+
+  /** Where stored copies go: the subject the JetStream stream captures. */
+  stored(topic: string): string {
+    return `${this.prefix}.h.${topic}`;
+  }
+
+  /** Every stored subject: the stream's subject filter. */
+  get storedAll(): string {
+    return `${this.prefix}.h.>`;
+  }
+
+  /** Presence events, heartbeats and goodbyes, one ordered channel for every node. */
+  get presenceEvents(): string {
+    return `${this.prefix}._p.ev`;
+  }
+
+  /** A newcomer asks every node for its presence snapshot here. */
+  get presenceHello(): string {
+    return `${this.prefix}._p.hello`;
+  }
+
+  /** One node's presence snapshot, on request. */
+  presenceSnapshot(nodeId: string): string {
+    return `${this.prefix}._p.snap.${nodeId}`;
+  }
+}
