@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   }
   const logger = pino({ name: 'herald', level: config.logLevel });
   for (const [level, message] of security.notices) logger[level](message);
-  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws()], logger, ...security.options });
+  // Loaded only when asked for: a single node never loads the NATS client.
+  const adapter = config.nats === undefined ? undefined
+    : (await import('../adapters/nats/index.js')).natsAdapter({ servers: config.nats, prefix: config.natsPrefix });
+  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws()], logger, ...security.options, ...(adapter ? { adapter } : {}) });
   const { address, port } = broker.address()!;
   const shown = address.includes(':') ? `[${address}]` : address;
   const secure = security.options.tls !== undefined;
