@@ -37,6 +37,26 @@ const payloadEncoders: Record<string, Encoder> = {
   msgpack: { key: 'msgpack', encode: (m) => msgpackCodec.encode(m) },
 };
 
+/**
+ * In a fan-out turn every subscriber of a topic gets the very same prebuilt frames, so the last
+ * concatenation is reused while the next connection's chunks are the same buffers in the same
+ * order: one copy per turn instead of one per subscriber (bench: 1 KiB × 16 per turn spent ~40%
+ * of the flush in Buffer.concat). Holds at most one connection's turn of output.
+ */
+let lastChunks: readonly Buffer[] = [];
+let lastJoined: Buffer | undefined;
+
+function joinShared(chunks: Buffer[]): Buffer {
+  if (lastJoined !== undefined && chunks.length === lastChunks.length) {
+    let i = 0;
+    while (i < chunks.length && chunks[i] === lastChunks[i]) i++;
+    if (i === chunks.length) return lastJoined;
+  }
+  lastChunks = chunks;
+  lastJoined = Buffer.concat(chunks);
+  return lastJoined;
+}
+
 interface Client {
   readonly ws: WebSocket;
   alive: boolean;
@@ -96,7 +116,7 @@ export class WsTransport implements Transport {
           }
         : (chunks: Chunk[]) => {
             if (ws.readyState !== WebSocket.OPEN) return;
-            socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks as Buffer[]));
+            socket.write(chunks.length === 1 ? chunks[0]! : joinShared(chunks as Buffer[]));
           },
       close(code, reason) {
         if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason);
