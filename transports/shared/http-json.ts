@@ -27,10 +27,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** `{"ok":false,"error":{code,message}}` with the code's status (or `status` when given). */
+/**
+ * `{"ok":false,"error":{code,message}}` with the code's status, or `status`, or the error's own
+ * `status` (set where a code alone is too coarse, such as 415 for a wrong content type).
+ */
 export function sendError(res: ServerResponse, err: unknown, status?: number, headers?: Record<string, string>): void {
   const error = toHeraldError(err);
-  sendJson(res, status ?? STATUS_OF[error.code], { ok: false, error: error.toJSON() }, headers);
+  const own = (err as { status?: unknown } | null)?.status;
+  sendJson(res, status ?? (typeof own === 'number' ? own : STATUS_OF[error.code]), { ok: false, error: error.toJSON() }, headers);
 }
 
 export { HeraldError };

@@ -1,0 +1,150 @@
+/**
+ * The HTTP API (DESIGN.md §5), for SSE-only clients and back ends:
+ *   POST <prefix>/publish {"topic","data"}  -> {"ok":true,"offset","epoch"}
+ *   GET  <prefix>/history/<topic>?limit=&since=<offset>&epoch=<epoch>
+ *   GET  <prefix>/presence/<topic>
+ *   GET  /healthz
+ * Errors are `{"ok":false,"error":{code,message}}` with the core's codes and a matching status.
+ * Every route goes through `guard` first: the one place where a credential check plugs in.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Action, Transport, TransportHost } from '../../core/contracts.js';
+import { HeraldError } from '../../core/errors.js';
+import { MAX_HISTORY_LIMIT, parsePosition } from '../../core/protocol.js';
+import { assertTopic } from '../../core/topic.js';
+import { sendError, sendJson } from '../shared/http-json.js';
+import { readJson } from './body.js';
+
+/**
+ * Decides whether a request may do `action` on `topic`; throw a HeraldError (unauthorized,
+ * forbidden...) to refuse. The default allows everything.
+ */
+export type HttpGuard = (req: IncomingMessage, action: Action, topic: string) => void | Promise<void>;
+
+export interface HttpApiOptions {
+  /** Path prefix of the API routes (default '/api'). */
+  prefix?: string;
+  /** Health check path (default '/healthz'); false to leave it to the application. */
+  healthz?: string | false;
+  guard?: HttpGuard;
+}
+
+interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly action: Action;
+  run(host: TransportHost, req: IncomingMessage, topic: string, body: unknown): Promise<object>;
+}
+
+export class HttpApiTransport implements Transport {
+  readonly name = 'http';
+  private readonly prefix: string;
+  private readonly healthz: string | false;
+  private readonly guard: HttpGuard;
+
+  constructor(options: HttpApiOptions = {}) {
+    this.prefix = (options.prefix ?? '/api').replace(/\/+$/, '');
+    this.healthz = options.healthz ?? '/healthz';
+    this.guard = options.guard ?? (() => undefined);
+  }
+
+  attach(host: TransportHost): void {
+    host.onRequest(`${this.prefix}/publish`, (req, res) => this.serve(host, req, res, publish, undefined));
+    host.onRequest(`${this.prefix}/history/`, (req, res) => this.serve(host, req, res, history, topicIn(req, `${this.prefix}/history/`)));
+    host.onRequest(`${this.prefix}/presence/`, (req, res) => this.serve(host, req, res, presence, topicIn(req, `${this.prefix}/presence/`)));
+    if (this.healthz !== false) {
+      host.onRequest(this.healthz, (req, res) => {
+        if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, new HeraldError('bad_request', 'use GET'), 405, { allow: 'GET' });
+        const stats = host.broker.stats();
+        sendJson(res, 200, { ok: true, node: host.broker.nodeId, connections: stats.connections });
+      });
+    }
+  }
+
+  private serve(host: TransportHost, req: IncomingMessage, res: ServerResponse, route: Route, topic: string | undefined): void {
+    if (req.method !== route.method) {
+      sendError(res, new HeraldError('bad_request', `use ${route.method}`), 405, { allow: route.method });
+      return;
+    }
+    (async () => {
+      let body: unknown;
+      let raw: unknown = topic;
+      if (route.method === 'POST') {
+        body = await readJson(req, host.options.limits.maxPayload);
+        raw = topicOfBody(body);
+      }
+      const checked = assertTopic(raw);
+      await this.guard(req, route.action, checked);
+      return route.run(host, req, checked, body);
+    })().then(
+      (result) => sendJson(res, 200, { ok: true, ...result }),
+      (err: unknown) => {
+        if (!(err instanceof HeraldError)) host.logger.error({ err }, 'http api request failed');
+        sendError(res, err);
+      },
+    );
+  }
+
+  async close(): Promise<void> {}
+}
+
+const publish: Route = {
+  method: 'POST',
+  action: 'publish',
+  async run(host, _req, topic, body) {
+    return host.broker.publish(topic, (body as { data: unknown }).data);
+  },
+};
+
+const history: Route = {
+  method: 'GET',
+  action: 'history',
+  async run(host, req, topic) {
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    let limit: number | undefined;
+    const rawLimit = query.get('limit');
+    if (rawLimit !== null) {
+      limit = Number(rawLimit);
+      if (!/^\d+$/.test(rawLimit) || !Number.isSafeInteger(limit)) throw new HeraldError('bad_request', 'limit must be a non-negative integer');
+      limit = Math.min(limit, MAX_HISTORY_LIMIT);
+    }
+    const rawSince = query.get('since');
+    const since = rawSince === null ? undefined : parsePosition({ offset: Number(rawSince), epoch: query.get('epoch') ?? undefined }, 'since');
+    const result = await host.broker.history(topic, { since, limit });
+    const reply: Record<string, unknown> = {
+      messages: result.publications.map((p) => p.message()),
+      offset: result.position.offset,
+      epoch: result.position.epoch,
+    };
+    if (since !== undefined) reply.recovered = result.recovered;
+    return reply;
+  },
+};
+
+const presence: Route = {
+  method: 'GET',
+  action: 'presence',
+  async run(host, _req, topic) {
+    return { clients: await host.broker.presence(topic) };
+  },
+};
+
+function topicIn(req: IncomingMessage, prefix: string): string | undefined {
+  const path = (req.url ?? '').split('?')[0]!.slice(prefix.length);
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function topicOfBody(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HeraldError('bad_request', 'the body must be {"topic","data"}');
+  if (!('data' in body)) throw new HeraldError('bad_request', 'missing field data');
+  if (!('topic' in body)) throw new HeraldError('bad_request', 'missing field topic');
+  return (body as { topic: unknown }).topic;
+}
+
+/** The HTTP publish/history/presence API and the health check. */
+export function httpApi(options: HttpApiOptions = {}): Transport {
+  return new HttpApiTransport(options);
+}

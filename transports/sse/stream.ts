@@ -1,0 +1,174 @@
+/**
+ * One SSE stream: the core Connection (one res.write per turn, the response's buffer counted against
+ * the byte cap) and its Encoder. The encoder is per stream because every event carries the stream's
+ * own id (its position in each literal topic); the `data:` line of a publication is still encoded once
+ * and shared by every SSE subscriber (pub.encoded).
+ *
+ * Event order on the stream: replayed and live publications (default event type), then, once every
+ * topic is subscribed, `herald-reset` when a resumption was asked for and is incomplete, then
+ * `herald-ready` (it carries an id, so even a stream that sees no publication can be resumed).
+ */
+import type { ServerResponse } from 'node:http';
+import { jsonCodec } from '../../core/codec.js';
+import type { Connection, Encoder } from '../../core/contracts.js';
+import { CloseCodes } from '../../core/errors.js';
+import type { Position, ServerMessage } from '../../core/protocol.js';
+import type { Chunk, Publication } from '../../core/publication.js';
+import { hasWildcard } from '../../core/topic.js';
+import { sendJson } from '../shared/http-json.js';
+import { encodeEventId } from './event-id.js';
+import { dataLines, HEARTBEAT, namedEvent } from './event.js';
+
+/** Publication data lines, shared by all SSE streams. */
+const DATA_KEY = 'sse.data';
+
+/** How a close code is answered while the response has not started yet. */
+const REFUSALS: Record<number, [status: number, code: string]> = {
+  [CloseCodes.unauthorized]: [401, 'unauthorized'],
+  [CloseCodes.rateLimited]: [429, 'rate_limited'],
+  [CloseCodes.protocolViolation]: [400, 'bad_request'],
+  [CloseCodes.shuttingDown]: [503, 'unsupported'],
+  [CloseCodes.slowConsumer]: [503, 'limit_exceeded'],
+};
+const RECONNECT = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsumer, CloseCodes.rateLimited]);
+
+export interface StreamSetup {
+  /** The stream's topics and patterns, distinct and valid. */
+  readonly patterns: readonly string[];
+  /** Positions to resume from (Last-Event-ID or `since`). */
+  readonly resume: ReadonlyMap<string, Position> | undefined;
+  /** A resumption was asked for (even with an id that could not be read). */
+  readonly resuming: boolean;
+  /** Reconnection delay hint for EventSource, ms. */
+  readonly retry: number;
+  /** Ms a closing stream may take to drain before its socket is destroyed. */
+  readonly closeTimeout: number;
+}
+
+export class SseStream implements Encoder, Connection {
+  readonly key = DATA_KEY;
+  private readonly res: ServerResponse;
+  private readonly setup: StreamSetup;
+  private readonly literals: Set<string>;
+  private readonly positions = new Map<string, Position>();
+  /** The current id; undefined when positions changed since it was built. */
+  private id: string | undefined;
+  private unanswered: number;
+  private readonly subscribed: string[] = [];
+  private readonly notResumed: string[] = [];
+
+  constructor(res: ServerResponse, setup: StreamSetup) {
+    this.res = res;
+    this.setup = setup;
+    this.literals = new Set(setup.patterns.filter((p) => !hasWildcard(p)));
+    // Until a topic is answered, its id entry stays where the client left it.
+    if (setup.resume) for (const t of this.literals) { const p = setup.resume.get(t); if (p) this.positions.set(t, p); }
+    this.unanswered = setup.patterns.length;
+  }
+
+  /** The sub commands of this stream; reply ids are pattern indexes + 1. */
+  commands(): Record<string, unknown>[] {
+    return this.setup.patterns.map((topic, i) => {
+      const since = this.literals.has(topic) ? this.setup.resume?.get(topic) : undefined;
+      return since ? { op: 'sub', id: i + 1, topic, since } : { op: 'sub', id: i + 1, topic };
+    });
+  }
+
+  // ------------------------------------------------------------------ Encoder
+
+  publication(pub: Publication): Chunk {
+    if (pub.offset !== undefined && this.literals.has(pub.topic)) this.advance(pub.topic, { offset: pub.offset, epoch: pub.epoch! });
+    return `id: ${this.currentId()}\n${pub.encoded(DATA_KEY, (p) => `${dataLines(jsonCodec.encode(p.message()) as string)}\n`) as string}`;
+  }
+
+  encode(message: ServerMessage): Chunk {
+    if ('id' in message) return this.answered(message);
+    if (message.op === 'error') return namedEvent('herald-error', jsonCodec.encode({ error: message.error }) as string);
+    if (message.op === 'msg') return `${dataLines(jsonCodec.encode(message) as string)}\n`;
+    return namedEvent(message.op, jsonCodec.encode(message) as string);
+  }
+
+  private answered(reply: Extract<ServerMessage, { id: number }>): string {
+    const topic = this.setup.patterns[reply.id - 1];
+    if (topic === undefined) return '';
+    let out = '';
+    if (reply.ok) {
+      this.subscribed.push(topic);
+      if (this.literals.has(topic)) {
+        if (typeof reply.offset === 'number' && typeof reply.epoch === 'string') this.advance(topic, { offset: reply.offset, epoch: reply.epoch });
+        else if (this.positions.delete(topic)) this.id = undefined; // No history: nothing to resume from.
+      }
+      if (this.setup.resuming && reply.recovered !== true) this.notResumed.push(topic);
+    } else {
+      out = namedEvent('herald-error', jsonCodec.encode({ topic, error: reply.error }) as string);
+      if (this.setup.resuming) this.notResumed.push(topic);
+    }
+    if (--this.unanswered === 0) {
+      if (this.setup.resuming && this.notResumed.length > 0) out += namedEvent('herald-reset', JSON.stringify({ topics: this.notResumed }));
+      const ready: Record<string, unknown> = { topics: this.subscribed };
+      if (this.setup.resuming) ready.recovered = this.notResumed.length === 0;
+      out += namedEvent('herald-ready', JSON.stringify(ready), this.currentId());
+    }
+    return out;
+  }
+
+  /** Moves a topic's position forward within its epoch, or to a new epoch. */
+  private advance(topic: string, p: Position): void {
+    const current = this.positions.get(topic);
+    if (current !== undefined && current.epoch === p.epoch && current.offset >= p.offset) return;
+    this.positions.set(topic, p);
+    this.id = undefined;
+  }
+
+  private currentId(): string {
+    return (this.id ??= encodeEventId(this.positions));
+  }
+
+  // ------------------------------------------------------------------ Connection
+
+  write(chunks: Chunk[]): void {
+    const res = this.res;
+    if (res.destroyed || res.writableEnded) return;
+    const body = chunks.length === 1 ? (chunks[0] as string) : chunks.join('');
+    if (!res.headersSent) {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-accel-buffering': 'no',
+      });
+      res.write(`retry: ${this.setup.retry}\n\n${body}`);
+      return;
+    }
+    if (body.length > 0) res.write(body);
+  }
+
+  /** A comment line that keeps proxies from timing the stream out. */
+  heartbeat(): void {
+    if (this.res.headersSent && !this.res.destroyed && !this.res.writableEnded) this.res.write(HEARTBEAT);
+  }
+
+  /**
+   * Before the stream started: a JSON error with an HTTP status (EventSource then stops). After: the
+   * `herald-close` event `{code, reason, reconnect}` and the end of the stream; a slow consumer's
+   * socket is destroyed at once, freeing what it has not read.
+   */
+  close(code: number, reason: string): void {
+    const res = this.res;
+    if (res.destroyed || res.writableEnded) return;
+    if (!res.headersSent) {
+      const [status, errorCode] = REFUSALS[code] ?? [500, 'internal'];
+      sendJson(res, status, { ok: false, error: { code: errorCode, message: reason } });
+      return;
+    }
+    if (code === CloseCodes.slowConsumer) {
+      res.destroy();
+      return;
+    }
+    res.end(namedEvent('herald-close', JSON.stringify({ code, reason, reconnect: RECONNECT.has(code) })));
+    setTimeout(() => { if (!res.writableFinished) res.destroy(); }, this.setup.closeTimeout).unref();
+  }
+
+  get bufferedAmount(): number {
+    return this.res.writableLength;
+  }
+}
