@@ -1,0 +1,247 @@
+/**
+ * Herald brokers clustered over one real nats-server (JetStream on): publications cross nodes over
+ * every transport, presence is cluster-wide and a killed node's clients leave it, a node without
+ * interest gets no NATS traffic, and a NATS outage keeps local delivery going.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { natsAdapter, type NatsAdapter, type NatsAdapterOptions } from '../../adapters/nats/index.js';
+import { socketio } from '../../transports/socketio/index.js';
+import { ws } from '../../transports/ws/index.js';
+import { sleep, startBroker, type Running } from '../helpers/broker.js';
+import { startNatsServer, type NatsCluster, type NatsServer } from '../helpers/nats-server.js';
+import { TestClient } from '../helpers/ws-client.js';
+
+let nats: NatsCluster & { server: NatsServer; url: string };
+beforeAll(async () => { nats = await startNatsServer(); });
+afterAll(async () => { await nats?.stop(); });
+
+const clients: { close(): unknown }[] = [];
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) { try { await c.close(); } catch { /* already closed */ } }
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+let seq = 0;
+const uniquePrefix = () => `it${process.pid}x${++seq}`;
+
+interface Node extends Running { adapter: NatsAdapter }
+
+async function node(prefix: string, extra: NatsAdapterOptions = {}, withSocketIo = false): Promise<Node> {
+  const adapter = natsAdapter({ servers: nats.url, prefix, storage: 'memory', heartbeatMs: 200, nodeTimeoutMs: 1000, reconnectTimeWaitMs: 200, ...extra });
+  const running = await startBroker({ adapter, transports: withSocketIo ? [ws(), socketio({ transports: ['websocket'] })] : [ws()] });
+  return { ...running, adapter };
+}
+
+async function wsClient(n: Running): Promise<TestClient> {
+  const c = await n.client();
+  clients.push(c);
+  return c;
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('nats cluster: cross-node delivery', () => {
+  it('ws subscribers on node B receive what a ws client publishes on node A, with positions', async () => {
+    const prefix = uniquePrefix();
+    const a = await node(prefix);
+    const b = await node(prefix);
+    const subscriber = await wsClient(b);
+    const wildcard = await wsClient(b);
+    const publisher = await wsClient(a);
+    expect((await subscriber.request('sub', { topic: 'chat.room1' })).ok).toBe(true);
+    expect((await wildcard.request('sub', { topic: 'chat.*' })).ok).toBe(true);
+    const replies = [];
+    for (let i = 0; i < 20; i++) replies.push(await publisher.request('pub', { topic: 'chat.room1', data: { i } }));
+    const got = await subscriber.waitForMessages(20, 'chat.room1');
+    expect(got.map((m) => m.data.i)).toEqual([...Array(20).keys()]);
+    // Same position on both nodes: the offset is JetStream's, not a per-node counter.
+    expect(got.map((m) => [m.offset, m.epoch])).toEqual(replies.map((r) => [r.offset, r.epoch]));
+    expect((await wildcard.waitForMessages(20, 'chat.room1')).map((m) => m.data.i)).toEqual([...Array(20).keys()]);
+    expect(publisher.messages()).toHaveLength(0);
+  });
+
+  it('socket.io and ws clients cross nodes in both directions', async () => {
+    const prefix = uniquePrefix();
+    const a = await node(prefix, {}, true);
+    const b = await node(prefix, {}, true);
+    const sio: Socket = io(`http://127.0.0.1:${b.port}/herald`, { transports: ['websocket'], reconnection: false });
+    clients.push({ close: () => sio.close() });
+    const sioGot: any[] = [];
+    sio.on('message', (m) => sioGot.push(m));
+    await new Promise<void>((resolve, reject) => { sio.once('connect', () => resolve()); sio.once('connect_error', reject); });
+    const ack = await sio.timeout(5000).emitWithAck('subscribe', 'feed.x', {});
+    expect(ack.ok).toBe(true);
+    const wsOnA = await wsClient(a);
+    await wsOnA.request('sub', { topic: 'feed.y' });
+    // ws on A -> socket.io on B
+    const pub = await wsOnA.request('pub', { topic: 'feed.x', data: 'from-ws' });
+    await until(() => sioGot.length === 1, 5000, 'socket.io message');
+    expect(sioGot[0]).toMatchObject({ topic: 'feed.x', data: 'from-ws', offset: pub.offset, epoch: pub.epoch });
+    // socket.io on B -> ws on A
+    const sioPub = await sio.timeout(5000).emitWithAck('publish', 'feed.y', { n: 2 });
+    expect(sioPub.ok).toBe(true);
+    const [m] = await wsOnA.waitForMessages(1, 'feed.y');
+    expect(m).toMatchObject({ data: { n: 2 }, offset: sioPub.offset, epoch: sioPub.epoch });
+  });
+
+  it('a client that moves from node A to node B recovers what it missed from JetStream', async () => {
+    const prefix = uniquePrefix();
+    const a = await node(prefix);
+    const b = await node(prefix);
+    const first = await wsClient(a);
+    const sub = await first.request('sub', { topic: 'news.eu' });
+    const publisher = await wsClient(a);
+    await publisher.request('pub', { topic: 'news.eu', data: 0 });
+    const [seen] = await first.waitForMessages(1, 'news.eu');
+    expect(seen!.offset).toBeGreaterThan(sub.offset);
+    await first.close();
+    for (let i = 1; i <= 5; i++) await publisher.request('pub', { topic: 'news.eu', data: i });
+    const moved = await wsClient(b);
+    const reply = await moved.request('sub', { topic: 'news.eu', since: { offset: seen!.offset, epoch: seen!.epoch } });
+    expect(reply.recovered).toBe(true);
+    expect(moved.messages('news.eu').map((m) => m.data)).toEqual([1, 2, 3, 4, 5]);
+    // Live continues after the replay, without duplicates.
+    await publisher.request('pub', { topic: 'news.eu', data: 6 });
+    expect((await moved.waitForMessages(6, 'news.eu')).map((m) => m.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe('nats cluster: presence', () => {
+  it('lists clients of every node and pushes joins and leaves across nodes', async () => {
+    const prefix = uniquePrefix();
+    const a = await node(prefix);
+    const b = await node(prefix);
+    const watcher = await wsClient(a);
+    await watcher.request('sub', { topic: 'room.1', presence: true });
+    const joiner = await wsClient(b);
+    const joinPush = watcher.next((m) => m.op === 'join' && m.topic === 'room.1');
+    await joiner.request('sub', { topic: 'room.1' });
+    const join = await joinPush;
+    const fromA = await watcher.request('presence', { topic: 'room.1' });
+    expect(fromA.clients).toHaveLength(2);
+    expect(fromA.clients.map((c: any) => c.client)).toContain(join.client);
+    const leavePush = watcher.next((m) => m.op === 'leave' && m.client === join.client);
+    await joiner.request('unsub', { topic: 'room.1' });
+    await leavePush;
+    expect((await watcher.request('presence', { topic: 'room.1' })).clients).toHaveLength(1);
+  });
+
+  it('removes the clients of a node killed with -9 within the heartbeat timeout', async () => {
+    const prefix = uniquePrefix();
+    const b = await node(prefix, { heartbeatMs: 200, nodeTimeoutMs: 1000 });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/nats-node.ts',
+      JSON.stringify({ servers: nats.url, prefix, storage: 'memory', heartbeatMs: 200 })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    const line = await new Promise<string>((resolve, reject) => {
+      const rl = createInterface({ input: child.stdout! });
+      rl.once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`node process exited with ${code}`)));
+      setTimeout(() => reject(new Error('node process did not start')), 15_000).unref();
+    });
+    const { port } = JSON.parse(line) as { port: number };
+    const watcher = await wsClient(b);
+    await watcher.request('sub', { topic: 'lobby', presence: true });
+    const remote = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
+    clients.push(remote);
+    const joined = watcher.next((m) => m.op === 'join' && m.topic === 'lobby');
+    await remote.request('sub', { topic: 'lobby' });
+    const { client } = await joined;
+    expect((await watcher.request('presence', { topic: 'lobby' })).clients.map((c: any) => c.client)).toContain(client);
+    const left = watcher.next((m) => m.op === 'leave' && m.client === client, 8000);
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    await left;
+    const removedAfter = Date.now() - killedAt;
+    // heartbeat 200 ms, timeout 1000 ms: gone after at most timeout + one sweep, not at some later time.
+    expect(removedAfter).toBeLessThan(1000 + 200 + 1500);
+    console.log(`[nats] killed node's client left presence after ${removedAfter} ms (timeout 1000 ms)`);
+    expect((await watcher.request('presence', { topic: 'lobby' })).clients.map((c: any) => c.client)).not.toContain(client);
+  });
+});
+
+describe('nats cluster: interest', () => {
+  it('a node without subscribers for a topic receives no NATS traffic for it', async () => {
+    const prefix = uniquePrefix();
+    // Long heartbeats: nothing else flows to the idle node during the measurement.
+    const a = await node(prefix, { heartbeatMs: 60_000 });
+    const idle = await node(prefix, { heartbeatMs: 60_000 });
+    const busy = await node(prefix, { heartbeatMs: 60_000 });
+    const busyClient = await wsClient(busy);
+    await busyClient.request('sub', { topic: 'metrics.cpu' });
+    const connOf = async (n: Node) => {
+      const connz = await nats.server.monitor<{ connections: any[] }>('/connz?subs=1');
+      const c = connz.connections.find((x) => x.name === `herald:${n.broker.nodeId}`);
+      expect(c, `connection of ${n.broker.nodeId}`).toBeDefined();
+      return c as { out_msgs: number; subscriptions_list?: string[] };
+    };
+    const liveSubs = (c: { subscriptions_list?: string[] }) => (c.subscriptions_list ?? []).filter((s) => s.startsWith(`${prefix}.t.`));
+    expect(liveSubs(await connOf(idle))).toEqual([]);
+    expect(liveSubs(await connOf(busy))).toEqual([`${prefix}.t.metrics.cpu`]);
+    const idleBefore = (await connOf(idle)).out_msgs;
+    const busyBefore = (await connOf(busy)).out_msgs;
+    const publisher = await wsClient(a);
+    for (let i = 0; i < 50; i++) await publisher.request('pub', { topic: 'metrics.cpu', data: i });
+    await busyClient.waitForMessages(50, 'metrics.cpu');
+    expect((await connOf(idle)).out_msgs - idleBefore).toBe(0);
+    expect((await connOf(busy)).out_msgs - busyBefore).toBeGreaterThanOrEqual(50);
+    expect(idle.adapter.stats().received).toBe(0);
+    // Interest is withdrawn with the last local subscriber.
+    await busyClient.request('unsub', { topic: 'metrics.cpu' });
+    await until(async () => liveSubs(await connOf(busy)).length === 0, 3000, 'subscription withdrawn');
+  });
+});
+
+describe('nats cluster: NATS outage', () => {
+  it('keeps local delivery while NATS is down, counts what could not cross, and resumes cross-node after', async () => {
+    const prefix = uniquePrefix();
+    const a = await node(prefix, { storage: 'file' });
+    const b = await node(prefix, { storage: 'file' });
+    const localSub = await wsClient(a);
+    const remoteSub = await wsClient(b);
+    const publisher = await wsClient(a);
+    await localSub.request('sub', { topic: 'alerts.x' });
+    await remoteSub.request('sub', { topic: 'alerts.x' });
+    await publisher.request('pub', { topic: 'alerts.x', data: 'before' });
+    await remoteSub.waitForMessages(1, 'alerts.x');
+
+    await nats.server.kill();
+    await until(() => !a.adapter.stats().connected && !b.adapter.stats().connected, 5000, 'both adapters notice the outage');
+    const downAt = Date.now();
+    for (let i = 0; i < 10; i++) {
+      const reply = await publisher.request('pub', { topic: 'alerts.x', data: `down-${i}` }, 2000);
+      expect(reply.ok).toBe(true);
+      expect(reply.offset).toBeUndefined();
+    }
+    const local = await localSub.waitForMessages(11, 'alerts.x');
+    expect(local.slice(1).map((m) => m.data)).toEqual([...Array(10).keys()].map((i) => `down-${i}`));
+    expect(a.adapter.stats().lostPublications).toBe(10);
+    // A subscriber joining during the outage still gets local traffic (live only: history is away).
+    const lateLocal = await wsClient(a);
+    const lateReply = await lateLocal.request('sub', { topic: 'alerts.x', since: { offset: 1, epoch: 'x' } }, 3000);
+    expect(lateReply).toMatchObject({ ok: true, recovered: false });
+    await publisher.request('pub', { topic: 'alerts.x', data: 'down-late' });
+    expect((await lateLocal.waitForMessages(1, 'alerts.x'))[0]!.data).toBe('down-late');
+    while (Date.now() - downAt < 3000) await sleep(100);
+
+    const restartAt = Date.now();
+    await nats.server.restart();
+    await until(() => a.adapter.stats().connected && b.adapter.stats().connected, 10_000, 'both adapters reconnect');
+    console.log(`[nats] outage ${restartAt - downAt} ms; adapters reconnected ${Date.now() - restartAt} ms after the server came back`);
+    expect(b.adapter.stats().reconnects).toBeGreaterThanOrEqual(1);
+    const after = await publisher.request('pub', { topic: 'alerts.x', data: 'after' });
+    expect(after.offset).toBeGreaterThan(0);
+    const remote = await remoteSub.waitForMessages(2, 'alerts.x', 8000);
+    // Nothing published during the outage reached B; the first publication after it did, over the restored subscription.
+    expect(remote.map((m) => m.data)).toEqual(['before', 'after']);
+  });
+});
