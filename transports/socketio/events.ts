@@ -27,20 +27,24 @@ export function isHeraldEvent(event: string): boolean {
   return Object.hasOwn(OPS, event);
 }
 
-/** Splits socket.io handler arguments into the command (without id) and the acknowledgement callback. */
-export function commandOf(event: string, args: unknown[]): { command: Record<string, unknown>; ack: Ack | undefined } {
-  const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
+/** The acknowledgement callback socket.io appends when the client asked for one (removed from `args`). */
+export function takeAck(args: unknown[]): Ack | undefined {
+  return typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
+}
+
+/** Places socket.io handler arguments (ack already taken) into a command without id; throws bad_request for unusable options. */
+export function commandOf(event: string, args: unknown[]): Record<string, unknown> {
   const op = OPS[event]!;
   const command: Record<string, unknown> = { op };
   if (op === 'auth') {
     command.token = args[0];
-    return { command, ack };
+    return command;
   }
   command.topic = args[0];
   if (op === 'pub') {
     // publish(topic, ack) has no data: the core answers bad_request, as for a ws `pub` without data.
     if (args.length >= 2) command.data = args[1];
-    return { command, ack };
+    return command;
   }
   const fields = OPTION_FIELDS[event];
   const opts = args[1];
@@ -48,5 +52,5 @@ export function commandOf(event: string, args: unknown[]): { command: Record<str
     if (typeof opts !== 'object' || Array.isArray(opts)) throw new HeraldError('bad_request', `${event} options must be an object`);
     for (const f of fields) if ((opts as Record<string, unknown>)[f] !== undefined) command[f] = (opts as Record<string, unknown>)[f];
   }
-  return { command, ack };
+  return command;
 }

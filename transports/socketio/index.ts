@@ -16,7 +16,7 @@ import { handshakeOf } from '../shared/handshake.js';
 import { SocketIoConnection } from './connection.js';
 import { SocketIoEncoder } from './encoder.js';
 import { createEngine, type EngineOptions, type EngineServer } from './engine.js';
-import { commandOf, isHeraldEvent } from './events.js';
+import { commandOf, isHeraldEvent, takeAck } from './events.js';
 
 export interface SocketIoTransportOptions {
   /** Herald's namespace (default '/herald'). */
@@ -53,6 +53,11 @@ export class SocketIoTransport implements Transport {
     if (!this.namespaceName.startsWith('/')) throw new TypeError('socket.io namespace must start with "/"');
     const path = options.path ?? '/socket.io/';
     this.path = path.endsWith('/') ? path : `${path}/`;
+  }
+
+  /** The socket.io server in use (Herald's own, or the one it was given); set once attached. */
+  get server(): Server | undefined {
+    return this.io;
   }
 
   attach(host: TransportHost): void {
@@ -93,21 +98,18 @@ export class SocketIoTransport implements Transport {
     const session = host.open(connection, handshakeOf(socket.request, 'socketio', token), encoder);
 
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (!isHeraldEvent(event)) {
-        const error = new HeraldError('bad_request', `unknown event ${JSON.stringify(event).slice(0, 80)}`);
-        const ack = args[args.length - 1];
-        if (typeof ack === 'function') ack({ ok: false, error: error.toJSON() });
+      const ack = takeAck(args);
+      let command: Record<string, unknown>;
+      try {
+        if (!isHeraldEvent(event)) throw new HeraldError('bad_request', `unknown event ${JSON.stringify(event).slice(0, 80)}`);
+        command = commandOf(event, args);
+      } catch (err) {
+        // Counted as a protocol error like an undecodable ws frame; an ack still gets its answer.
+        const error = err as HeraldError;
+        ack?.({ ok: false, error: error.toJSON() });
         session.reject(error);
         return;
       }
-      let parsed;
-      try {
-        parsed = commandOf(event, args);
-      } catch (err) {
-        session.reject(err as HeraldError);
-        return;
-      }
-      const { command, ack } = parsed;
       if (ack) command.id = connection.expect(ack);
       session.handle(command);
     });

@@ -1,0 +1,166 @@
+import { createServer } from 'node:http';
+import { Server } from 'socket.io';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBroker, type Broker } from '../../../core/index.js';
+import type { Publication } from '../../../core/publication.js';
+import { socketio, SocketIoTransport } from '../../../transports/socketio/index.js';
+import { ws } from '../../../transports/ws/index.js';
+import { startBroker, sleep } from '../../helpers/broker.js';
+import { closeSocketIoClients, connectSocketIo, until } from '../../helpers/socketio-client.js';
+
+afterEach(() => closeSocketIoClients());
+
+const strip = ({ id: _id, ...rest }: Record<string, any>) => rest;
+
+describe('socket.io transport', () => {
+  for (const transports of [['websocket'], ['polling'], ['polling', 'websocket']] as const) {
+    it(`speaks protocol v1 through events and acks (${transports.join(' then ')})`, async () => {
+      const b = await startBroker({ transports: [ws(), socketio()] });
+      const sio = await connectSocketIo(b.port, { transports: [...transports] });
+      const wsClient = await b.client();
+      const sub = await sio.socket.emitWithAck('subscribe', 'chat.a');
+      expect(sub).toEqual(strip(await wsClient.request('sub', { topic: 'chat.a' })));
+      expect(sub).toMatchObject({ ok: true, offset: 0 });
+      const pub = await sio.socket.emitWithAck('publish', 'chat.a', { text: 'hi', n: [1, null] });
+      expect(pub).toMatchObject({ ok: true, offset: 1, epoch: sub.epoch });
+      await b.broker.publish('chat.a', 'from app');
+      await until(() => sio.messages.length === 2, 'two messages');
+      await wsClient.waitForMessages(2);
+      expect(sio.messages).toEqual(wsClient.messages().map(({ op: _op, ...m }) => m));
+      expect(sio.messages[0]).toEqual({ topic: 'chat.a', data: { text: 'hi', n: [1, null] }, offset: 1, epoch: sub.epoch });
+
+      const presence = await sio.socket.emitWithAck('presence', 'chat.a');
+      expect(presence.clients).toHaveLength(2);
+      const history = await sio.socket.emitWithAck('history', 'chat.a', { limit: 1 });
+      expect(history).toEqual(strip(await wsClient.request('history', { topic: 'chat.a', limit: 1 })));
+      expect(await sio.socket.emitWithAck('unsubscribe', 'chat.a')).toEqual({ ok: true });
+      await b.broker.publish('chat.a', 'after unsubscribe');
+      await wsClient.waitForMessages(3);
+      await sleep(20);
+      expect(sio.messages).toHaveLength(2);
+    });
+  }
+
+  it('recovers with since: replayed publications arrive before the ack that says recovered', async () => {
+    const b = await startBroker({ transports: [socketio()] });
+    const first = await b.broker.publish('r', 1);
+    await b.broker.publish('r', 2);
+    await b.broker.publish('r', 3);
+    const sio = await connectSocketIo(b.port);
+    const ack = await sio.socket.emitWithAck('subscribe', 'r', { since: first });
+    expect(ack).toMatchObject({ ok: true, recovered: true, offset: 3 });
+    expect(sio.messages.map((m) => m.data)).toEqual([2, 3]);
+  });
+
+  it('answers bad input with typed errors and closes repeat offenders with herald:close 4400', async () => {
+    const b = await startBroker({ transports: [socketio()], limits: { protocolErrors: 6 } } as never);
+    const sio = await connectSocketIo(b.port);
+    expect((await sio.socket.emitWithAck('subscribe', 'a..b')).error.code).toBe('invalid_topic');
+    expect((await sio.socket.emitWithAck('publish', 'a.*', 1)).error.code).toBe('invalid_topic');
+    expect((await sio.socket.emitWithAck('publish', 'a')).error.code).toBe('bad_request');
+    expect((await sio.socket.emitWithAck('subscribe', 'a', 'not options')).error.code).toBe('bad_request');
+    expect((await sio.socket.emitWithAck('frobnicate', 1)).error).toEqual({ code: 'bad_request', message: 'unknown event "frobnicate"' });
+    expect(b.broker.stats().connections).toBe(1);
+    // Failures caught before the core (bad options, unknown event) also come as herald:error and count toward 4400.
+    expect(sio.errors.map((e) => e.code)).toEqual(['bad_request', 'bad_request']);
+    sio.socket.emit('subscribe', 42);
+    await until(() => sio.errors.length === 3, 'herald:error');
+    expect(sio.errors[2]).toMatchObject({ code: 'invalid_topic' });
+    expect(await sio.disconnectReason).toBe('io server disconnect');
+    expect(sio.closes).toEqual([{ code: 4400, reason: 'too many protocol errors', reconnect: false }]);
+    await until(() => b.broker.stats().connections === 0, 'session freed');
+  });
+
+  it('takes the token from the handshake auth, and says 4001 before disconnecting a bad one', async () => {
+    const seen: (string | undefined)[] = [];
+    const b = await startBroker({
+      transports: [socketio()],
+      hooks: { authenticate: (h) => { seen.push(h.token); if (h.token !== 'good-token') throw new Error('no'); return { user: 'ann' }; } },
+    });
+    const good = await connectSocketIo(b.port, { token: 'good-token' });
+    expect(await good.socket.emitWithAck('subscribe', 'x')).toMatchObject({ ok: true });
+    expect((await good.socket.emitWithAck('presence', 'x')).clients[0].user).toBe('ann');
+    const bad = await connectSocketIo(b.port, { token: 'bad-token' });
+    expect(await bad.disconnectReason).toBe('io server disconnect');
+    expect(bad.closes).toEqual([{ code: 4001, reason: 'unauthorized', reconnect: false }]);
+    expect(seen).toEqual(['good-token', 'bad-token']);
+  });
+
+  it('sends one engine.io packet per turn, with a frame encoded once for every subscriber', async () => {
+    const transport = new SocketIoTransport();
+    const b = await startBroker({ transports: [transport] });
+    const clients = await Promise.all([0, 1, 2].map(() => connectSocketIo(b.port)));
+    for (const c of clients) await c.socket.emitWithAck('subscribe', 'burst');
+    const packets: unknown[] = [];
+    for (const s of transport.server!.of('/herald').sockets.values()) s.conn.on('packetCreate', (p) => packets.push(p));
+    const pubs: Publication[] = [];
+    b.broker.on('publish', (p) => pubs.push(p));
+    await Promise.all(Array.from({ length: 16 }, (_, i) => b.broker.publish('burst', i)));
+    for (const c of clients) await until(() => c.messages.length === 16, '16 messages');
+    for (const c of clients) expect(c.messages.map((m) => m.data)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    // 16 publications in one turn: one packet per client, not 16.
+    expect(packets).toHaveLength(3);
+    for (const p of pubs) expect(Buffer.isBuffer(p.encoded('socketio:/herald', () => { throw new Error('encoded twice'); }))).toBe(true);
+  });
+
+  it('closes a client that stops reading at the outbound byte cap (4008) and frees its session', async () => {
+    const b = await startBroker({ transports: [socketio()], limits: { outboundBytes: 64 * 1024 } } as never);
+    const sio = await connectSocketIo(b.port);
+    await sio.socket.emitWithAck('subscribe', 'flood');
+    const raw = (sio.socket.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket;
+    raw.pause();
+    const big = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 400 && b.broker.stats().slowConsumerCloses === 0; i++) {
+      await b.broker.publish('flood', big);
+      if (i % 20 === 0) await sleep(1);
+    }
+    expect(b.broker.stats().slowConsumerCloses).toBe(1);
+    await until(() => b.broker.stats().connections === 0, 'session freed');
+    expect(b.broker.stats().subscriptions).toBe(0);
+  });
+
+  it('on shutdown says herald:close 1001 and drops the transport so socket.io-client reconnects by itself', async () => {
+    const b = await startBroker({ transports: [socketio()] });
+    const sio = await connectSocketIo(b.port);
+    await b.broker.close();
+    expect(await sio.disconnectReason).toBe('transport close');
+    expect(sio.closes).toEqual([{ code: 1001, reason: 'shutting down', reconnect: true }]);
+  });
+
+  it("lives next to an application's own socket.io server and namespaces", async () => {
+    const server = createServer();
+    const appIo = new Server(server);
+    appIo.on('connection', (s) => s.on('echo', (v, ack) => ack(v)));
+    appIo.of('/app').on('connection', (s) => s.on('hello', (ack) => ack('app here')));
+    let broker: Broker | undefined;
+    try {
+      broker = await createBroker({ server, transports: [socketio({ io: appIo })], logger: false });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      const herald = await connectSocketIo(port);
+      const main = await connectSocketIo(port, { namespace: '/' });
+      const app = await connectSocketIo(port, { namespace: '/app' });
+      await herald.socket.emitWithAck('subscribe', 'mixed');
+      expect(await herald.socket.emitWithAck('publish', 'mixed', 'hi')).toMatchObject({ ok: true, offset: 1 });
+      expect(await main.socket.emitWithAck('echo', 'pong')).toBe('pong');
+      expect(await app.socket.emitWithAck('hello')).toBe('app here');
+      await until(() => herald.messages.length === 1, 'message');
+      await broker.close();
+      // Herald leaves; the application's namespaces stay up.
+      expect(await herald.disconnectReason).toBe('io server disconnect');
+      expect(herald.closes[0]).toMatchObject({ code: 1001, reconnect: true });
+      expect(await app.socket.emitWithAck('hello')).toBe('app here');
+    } finally {
+      await broker?.close();
+      await new Promise((r) => appIo.close(() => r(undefined)));
+    }
+  });
+
+  it('serves the socket.io client bundle on its path', async () => {
+    const b = await startBroker({ transports: [socketio()] });
+    const res = await fetch(`http://127.0.0.1:${b.port}/socket.io/socket.io.min.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('javascript');
+    expect((await res.text()).length).toBeGreaterThan(10_000);
+  });
+});
