@@ -29,6 +29,8 @@ import type { ResolvedNatsOptions } from './options.js';
 import type { Subjects } from './subjects.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Milliseconds a publish may wait for JetStream while the previous one could not be stored. */
+const UNAVAILABLE_BUDGET_MS = 500;
 
 /** A stable, short epoch from the stream's creation timestamp (nanosecond ISO string). */
 export function epochOf(created: string): string {
@@ -49,6 +51,8 @@ export class StreamHistory {
   /** Highest sequence acknowledged to this node: a lower one means the stream was recreated. */
   private lastSeq = 0;
   private checking: Promise<void> | undefined;
+  /** Set when a publish could not be stored within its budget; cleared by the next stored one. */
+  private storeFailing = false;
   private lastCheck = 0;
 
   constructor(nc: NatsConnection, subjects: Subjects, settings: AdapterNode['history'], options: ResolvedNatsOptions, logger: Logger) {
@@ -141,7 +145,11 @@ export class StreamHistory {
    */
   async append(topic: string, origin: string, data: unknown, msgID: string, stillConnected: () => boolean): Promise<Position> {
     const payload = pack({ o: origin, d: data } satisfies StoredEnvelope);
-    const deadline = Date.now() + this.options.publishTimeoutMs;
+    // After a publish that could not be stored in time, the next ones get a short budget until one
+    // succeeds: a stream that stays unavailable (an R1 stream on a dead member) must not stall every
+    // publisher for the full timeout.
+    const budget = this.storeFailing ? Math.min(this.options.publishTimeoutMs, UNAVAILABLE_BUDGET_MS) : this.options.publishTimeoutMs;
+    const deadline = Date.now() + budget;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       try {
@@ -150,9 +158,14 @@ export class StreamHistory {
         });
         if (ack.seq < this.lastSeq || this.epoch === undefined) await this.ensure();
         if (ack.seq > this.lastSeq) this.lastSeq = ack.seq;
+        this.storeFailing = false;
         return { offset: ack.seq, epoch: this.epoch! };
       } catch (err) {
-        if (!stillConnected() || deadline - Date.now() < 150) throw err;
+        if (!stillConnected()) throw err;
+        if (deadline - Date.now() < 150) {
+          this.storeFailing = true;
+          throw err;
+        }
         // No stream (deleted, or a restarted single node with memory storage) -> recreate it.
         await this.check();
         await sleep(Math.min(50 * 2 ** attempt, 400, Math.max(0, deadline - Date.now() - 100)));

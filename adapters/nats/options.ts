@@ -16,7 +16,11 @@ export interface NatsAdapterOptions {
   storage?: 'file' | 'memory';
   /** Replicas of the history stream in a JetStream cluster (1..5). Default 1; use 3 on a 3-node cluster. */
   replicas?: number;
-  /** Milliseconds a publish may wait for JetStream to store it (retrying through failovers). Default 3000. */
+  /**
+   * Milliseconds a publish may wait for JetStream to store it, retrying through a stream leader
+   * election (nats-server elects within 4-9 s). Past it the publication goes out live without a
+   * position (stats().unstoredPublications). Default 10000.
+   */
   publishTimeoutMs?: number;
   /** Milliseconds a JetStream read (history, position) or a subscription flush may take. Default 2000. */
   requestTimeoutMs?: number;
@@ -73,7 +77,7 @@ export function resolveNatsOptions(options: NatsAdapterOptions): ResolvedNatsOpt
     stream: options.stream,
     storage: options.storage ?? 'file',
     replicas,
-    publishTimeoutMs: positive('publishTimeoutMs', options.publishTimeoutMs, 3000),
+    publishTimeoutMs: positive('publishTimeoutMs', options.publishTimeoutMs, 10_000),
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 2000),
     heartbeatMs,
     nodeTimeoutMs: positive('nodeTimeoutMs', options.nodeTimeoutMs, 3 * heartbeatMs),

@@ -1,0 +1,26 @@
+/** examples/cluster-nats: the README's one command runs two brokers and one NATS, and the message crosses. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterEach, expect, it } from 'vitest';
+import { natsServerBinary } from '../helpers/nats-server.js';
+
+let child: ChildProcess | undefined;
+afterEach(() => {
+  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+});
+
+it('examples/cluster-nats: a message published on node A reaches node B', async () => {
+  const bin = natsServerBinary();
+  const env = { ...process.env, PATH: `${bin.slice(0, bin.lastIndexOf('/'))}:${process.env.PATH ?? ''}` };
+  delete env.HERALD_NATS_URL;
+  child = spawn(process.execPath, ['--import', 'tsx', 'examples/cluster-nats/run.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`example did not finish:\n${out}`)), 25_000);
+    child!.once('exit', (c) => { clearTimeout(timer); resolve(c); });
+  });
+  expect(code, out).toBe(0);
+  expect(out).toMatch(/received on node B \(port \d+\): \{"op":"msg","topic":"chat\.lobby","data":\{"text":"hello from node A"\}/);
+  expect(out).toContain('message crossed: A -> NATS -> B');
+}, 30_000);
