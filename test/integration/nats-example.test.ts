@@ -1,5 +1,6 @@
 /** examples/cluster-nats: the README's one command runs two brokers and one NATS, and the message crosses. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { natsServerBinary } from '../helpers/nats-server.js';
 
@@ -10,7 +11,8 @@ afterEach(() => {
 
 it('examples/cluster-nats: a message published on node A reaches node B', async () => {
   const bin = natsServerBinary();
-  const env = { ...process.env, PATH: `${bin.slice(0, bin.lastIndexOf('/'))}:${process.env.PATH ?? ''}` };
+  // The example finds nats-server on PATH; Debian puts it in /usr/sbin, not on every user's PATH.
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(bin)}:${process.env.PATH ?? ''}` };
   delete env.HERALD_NATS_URL;
   child = spawn(process.execPath, ['--import', 'tsx', 'examples/cluster-nats/run.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
