@@ -13,15 +13,20 @@ const INSTALL_HINT = 'nats-server is not on PATH: the NATS adapter tests run rea
 
 let binary: string | undefined;
 
-/** Path of the nats-server binary; throws (failing the test, never skipping it) when it is missing. */
-export function natsServerBinary(): string {
-  if (binary !== undefined) return binary;
-  // Debian installs it in /usr/sbin, which is not on every user's PATH.
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
-  for (const dir of dirs) {
+/**
+ * Path of the nats-server binary; throws (failing the test, never skipping it) when it is missing.
+ * Debian installs it in /usr/sbin, which is not on every user's PATH, hence the extra directories.
+ */
+export function natsServerBinary(path = process.env.PATH ?? '', extraDirs = ['/usr/sbin', '/usr/local/sbin']): string {
+  const usual = arguments.length === 0;
+  if (usual && binary !== undefined) return binary;
+  for (const dir of [...path.split(delimiter), ...extraDirs]) {
     if (dir === '') continue;
     const candidate = join(dir, 'nats-server');
-    if (existsSync(candidate) && spawnSync(candidate, ['--version']).status === 0) return (binary = candidate);
+    if (existsSync(candidate) && spawnSync(candidate, ['--version']).status === 0) {
+      if (usual) binary = candidate;
+      return candidate;
+    }
   }
   throw new Error(INSTALL_HINT);
 }
