@@ -3,6 +3,9 @@
 import { pino } from 'pino';
 import { createBroker } from '../core/index.js';
 import { ws } from '../transports/ws/index.js';
+import { socketio } from '../transports/socketio/index.js';
+import { sse } from '../transports/sse/index.js';
+import { httpApi } from '../transports/http/index.js';
 import { clientBundle } from '../client/serve.js';
 import { CliError, HELP, parseCli, type CliConfig } from './cli.js';
 import { planSecurity, type SecurityPlan } from './security.js';
@@ -35,7 +38,7 @@ async function main(): Promise<void> {
   // Loaded only when asked for: a single node never loads the NATS client.
   const adapter = config.nats === undefined ? undefined
     : (await import('../adapters/nats/index.js')).natsAdapter({ servers: config.nats, prefix: config.natsPrefix });
-  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws(), clientBundle()], logger, ...security.options, ...(adapter ? { adapter } : {}) });
+  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws(), socketio(), sse(), httpApi(), clientBundle()], logger, ...security.options, ...(adapter ? { adapter } : {}) });
   const { address, port } = broker.address()!;
   const shown = address.includes(':') ? `[${address}]` : address;
   const secure = security.options.tls !== undefined;
