@@ -8,10 +8,13 @@ import { createInterface } from 'node:readline';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { natsAdapter, type NatsAdapter, type NatsAdapterOptions } from '../../adapters/nats/index.js';
+import { httpApi } from '../../transports/http/index.js';
 import { socketio } from '../../transports/socketio/index.js';
+import { sse } from '../../transports/sse/index.js';
 import { ws } from '../../transports/ws/index.js';
 import { sleep, startBroker, type Running } from '../helpers/broker.js';
 import { startNatsServer, type NatsCluster, type NatsServer } from '../helpers/nats-server.js';
+import { SseReader } from '../helpers/sse-reader.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 let nats: NatsCluster & { server: NatsServer; url: string };
@@ -30,9 +33,9 @@ const uniquePrefix = () => `it${process.pid}x${++seq}`;
 
 interface Node extends Running { adapter: NatsAdapter }
 
-async function node(prefix: string, extra: NatsAdapterOptions = {}, withSocketIo = false): Promise<Node> {
+async function node(prefix: string, extra: NatsAdapterOptions = {}, allTransports = false): Promise<Node> {
   const adapter = natsAdapter({ servers: nats.url, prefix, storage: 'memory', heartbeatMs: 200, nodeTimeoutMs: 1000, reconnectTimeWaitMs: 200, ...extra });
-  const running = await startBroker({ adapter, transports: withSocketIo ? [ws(), socketio({ transports: ['websocket'] })] : [ws()] });
+  const running = await startBroker({ adapter, transports: allTransports ? [ws(), socketio({ transports: ['websocket'] }), sse(), httpApi()] : [ws()] });
   return { ...running, adapter };
 }
 
@@ -92,6 +95,33 @@ describe('nats cluster: cross-node delivery', () => {
     expect(sioPub.ok).toBe(true);
     const [m] = await wsOnA.waitForMessages(1, 'feed.y');
     expect(m).toMatchObject({ data: { n: 2 }, offset: sioPub.offset, epoch: sioPub.epoch });
+  });
+
+  it('SSE subscribers on node B get HTTP API and ws publications from node A, and resume on node A by Last-Event-ID', async () => {
+    const prefix = uniquePrefix();
+    const a = await node(prefix, {}, true);
+    const b = await node(prefix, {}, true);
+    const onB = await SseReader.open(`http://127.0.0.1:${b.port}/events?topic=sse.feed`);
+    clients.push(onB);
+    await onB.waitFor(() => onB.named('herald-ready').length === 1, 'herald-ready');
+    const post = (data: unknown) => fetch(`http://127.0.0.1:${a.port}/api/publish`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'sse.feed', data }),
+    }).then((r) => r.json() as Promise<any>);
+    const first = await post('http-1');
+    expect(first).toMatchObject({ ok: true });
+    const wsOnA = await wsClient(a);
+    const second = await wsOnA.request('pub', { topic: 'sse.feed', data: 'ws-2' });
+    await onB.waitFor(() => onB.messages('sse.feed').length === 2, 'two SSE messages on B');
+    expect(onB.messages('sse.feed').map((m) => [m.data, m.offset])).toEqual([['http-1', first.offset], ['ws-2', second.offset]]);
+    // The stream drops; two more are published; the browser comes back to the other node with its id.
+    const lastId = onB.id;
+    onB.close();
+    await post('http-3');
+    await post('http-4');
+    const onA = await SseReader.open(`http://127.0.0.1:${a.port}/events?topic=sse.feed`, { 'Last-Event-ID': lastId });
+    clients.push(onA);
+    await onA.waitFor(() => onA.messages('sse.feed').length === 2, 'replay on node A');
+    expect(onA.messages('sse.feed').map((m) => m.data)).toEqual(['http-3', 'http-4']);
   });
 
   it('a client that moves from node A to node B recovers what it missed from JetStream', async () => {
