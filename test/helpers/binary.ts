@@ -1,0 +1,29 @@
+/** Runs the standalone binary from source (as `npm start` does) and resolves once it logged its address. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterEach } from 'vitest';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+export function startBinary(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; lines: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`binary did not start: ${lines.join('\n')}`)), 15_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n').filter(Boolean)) {
+        lines.push(line);
+        const parsed = JSON.parse(line) as { msg: string; port?: number };
+        if (parsed.msg.includes('listening')) {
+          clearTimeout(timer);
+          resolve({ child, port: parsed.port!, lines });
+        }
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => lines.push(d));
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`binary exited with ${code}: ${lines.join('\n')}`)); });
+  });
+}
