@@ -1,0 +1,140 @@
+/**
+ * Load-client child: holds many subscriber connections (grouped by tag, spread over 127.0.0.x source
+ * addresses), counts what they receive, records latency, and runs open-loop publishers.
+ * Started by bench scenarios through children.ts; one process stays under ~19,900 sockets.
+ */
+import { serve } from './child-runtime.js';
+import { dialects, nowMicros, stampedPayload, type DialectName, type SubscriberState } from './dialects.js';
+import { encode, newHistogram, type Histogram } from './histogram.js';
+import { WireClient } from './ws-wire.js';
+
+interface Group {
+  clients: WireClient[];
+  received: number;
+  latency: Histogram | undefined;
+}
+
+const groups = new Map<string, Group>();
+
+export interface ConnectParams {
+  tag: string;
+  dialect: DialectName;
+  host: string;
+  port: number;
+  count: number;
+  topic: string;
+  /** Source addresses 127.0.0.<first>.. are cycled through. */
+  sourceFirst: number;
+  sourceCount: number;
+  /** Connections opening at once. */
+  concurrency?: number;
+}
+
+async function connect(p: ConnectParams): Promise<{ connected: number; ms: number }> {
+  const dialect = dialects[p.dialect];
+  const group: Group = groups.get(p.tag) ?? { clients: [], received: 0, latency: undefined };
+  groups.set(p.tag, group);
+  const started = Date.now();
+  let next = 0;
+  const one = async (i: number): Promise<void> => {
+    const state: SubscriberState = { ready: false };
+    let markReady: () => void = () => undefined;
+    const ready = new Promise<void>((r) => { markReady = r; });
+    const client: WireClient = new WireClient({
+      host: p.host,
+      port: p.port,
+      path: dialect.path,
+      protocol: dialect.protocol,
+      localAddress: `127.0.0.${p.sourceFirst + (i % p.sourceCount)}`,
+      wantPayload: true,
+      onFrame: (_opcode, payload) => {
+        const wasReady = state.ready;
+        const h = group.latency;
+        group.received += dialect.onFrame(state, payload, h ? (us) => h.recordValue(Math.max(1, nowMicros() - us)) : undefined, (b) => client.sendRaw(b));
+        if (!wasReady && state.ready) markReady();
+      },
+    });
+    await client.ready();
+    client.sendRaw(dialect.subscribeFrames(p.topic, state));
+    await ready;
+    group.clients.push(client);
+  };
+  const workers = Array.from({ length: Math.min(p.concurrency ?? 100, p.count) }, async () => {
+    while (next < p.count) await one(next++);
+  });
+  await Promise.all(workers);
+  return { connected: group.clients.length, ms: Date.now() - started };
+}
+
+/** Starts (or stops) recording the latency of every message the group receives. */
+function setLatency(tag: string, latency: boolean): void {
+  const group = groups.get(tag);
+  if (!group) return;
+  group.latency = latency ? newHistogram() : undefined;
+}
+
+interface PublishParams {
+  dialect: DialectName;
+  host: string;
+  port: number;
+  topic: string;
+  /** Bursts per second (open loop: each burst is due at start + i / rate). */
+  rate: number;
+  burst: number;
+  durationMs: number;
+  payloadBytes: number;
+}
+
+/**
+ * Open-loop publisher: each burst has an intended send time and carries it, so a stalled server
+ * shows as latency (no coordinated omission). Reports offered vs achieved send rate.
+ */
+async function publish(p: PublishParams): Promise<{ sent: number; offered: number; achieved: number; maxLagMs: number }> {
+  const dialect = dialects[p.dialect];
+  const client = new WireClient({ host: p.host, port: p.port, path: dialect.path, protocol: dialect.protocol, wantPayload: false, onFrame: () => undefined });
+  await client.ready();
+  const hello = dialect.publisherHello();
+  if (hello) client.sendRaw(hello);
+  const total = Math.round((p.rate * p.durationMs) / 1000);
+  const interval = 1e6 / p.rate;
+  const start = nowMicros() + 1000;
+  let sent = 0;
+  let maxLag = 0;
+  for (let i = 0; i < total; i++) {
+    const due = start + i * interval;
+    let now = nowMicros();
+    if (due > now) {
+      const waitMs = (due - now) / 1000;
+      // setTimeout has ~1 ms granularity: sleep most of the way, then spin the rest briefly.
+      if (waitMs > 1.5) await new Promise((r) => setTimeout(r, waitMs - 1));
+      while ((now = nowMicros()) < due) { /* spin < 1 ms */ }
+    }
+    maxLag = Math.max(maxLag, now - due);
+    const frames: Buffer[] = [];
+    for (let b = 0; b < p.burst; b++) frames.push(dialect.publishFrame(p.topic, stampedPayload(Math.round(due), p.payloadBytes)));
+    client.sendRaw(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    sent += p.burst;
+  }
+  const elapsed = (nowMicros() - start) / 1e6;
+  await new Promise((r) => setTimeout(r, 50));
+  client.close();
+  return { sent, offered: p.rate * p.burst, achieved: sent / Math.max(elapsed, 1e-6), maxLagMs: maxLag / 1000 };
+}
+
+serve({
+  connect,
+  counts: ({ tags }: { tags: string[] }) => Object.fromEntries(tags.map((t) => [t, groups.get(t)?.received ?? 0])),
+  latencyStart: ({ tag }: { tag: string }) => setLatency(tag, true),
+  latencyTake: ({ tag }: { tag: string }) => {
+    const group = groups.get(tag);
+    const h = group?.latency;
+    if (group) group.latency = undefined;
+    return h ? encode(h) : encode(newHistogram());
+  },
+  disconnect: ({ tag }: { tag: string }) => {
+    for (const c of groups.get(tag)?.clients ?? []) c.close();
+    groups.delete(tag);
+  },
+  memory: () => process.memoryUsage().rss,
+  publish,
+});
