@@ -9,15 +9,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Action, Transport, TransportHost } from '../../core/contracts.js';
+import { apiKeyChecker } from '../../core/auth/api-key.js';
+import { requestAuthorizer } from '../../core/auth/request.js';
 import { HeraldError } from '../../core/errors.js';
 import { MAX_HISTORY_LIMIT, parsePosition } from '../../core/protocol.js';
 import { assertTopic } from '../../core/topic.js';
+import { handshakeOf } from '../shared/handshake.js';
 import { sendError, sendJson } from '../shared/http-json.js';
 import { readJson } from './body.js';
 
 /**
  * Decides whether a request may do `action` on `topic`; throw a HeraldError (unauthorized,
- * forbidden...) to refuse. The default allows everything.
+ * forbidden...) to refuse.
  */
 export type HttpGuard = (req: IncomingMessage, action: Action, topic: string) => void | Promise<void>;
 
@@ -26,7 +29,14 @@ export interface HttpApiOptions {
   prefix?: string;
   /** Health check path (default '/healthz'); false to leave it to the application. */
   healthz?: string | false;
+  /**
+   * Replaces the default guard. The default: an API key from `apiKeys` (Authorization: Bearer,
+   * compared in constant time) may do anything; otherwise the broker's authenticate hook must accept
+   * the request's credential and its authorize hook allow the action (docs/security.md).
+   */
   guard?: HttpGuard;
+  /** API keys for back ends (HERALD_API_KEY in the binary), at least 16 characters each. */
+  apiKeys?: readonly string[];
 }
 
 interface Route {
@@ -39,15 +49,25 @@ export class HttpApiTransport implements Transport {
   readonly name = 'http';
   private readonly prefix: string;
   private readonly healthz: string | false;
-  private readonly guard: HttpGuard;
+  private guard: HttpGuard;
+  private readonly custom: boolean;
+  private readonly apiKeys: readonly string[] | undefined;
 
   constructor(options: HttpApiOptions = {}) {
     this.prefix = (options.prefix ?? '/api').replace(/\/+$/, '');
     this.healthz = options.healthz ?? '/healthz';
     this.guard = options.guard ?? (() => undefined);
+    this.custom = options.guard !== undefined;
+    this.apiKeys = options.apiKeys;
+    if (this.apiKeys !== undefined) apiKeyChecker(this.apiKeys); // refuse short keys at construction
   }
 
   attach(host: TransportHost): void {
+    if (!this.custom) {
+      // The broker's hooks are only known now; same rules as every session, plus API keys.
+      const authorize = requestAuthorizer(host.options.hooks, this.apiKeys?.length ? apiKeyChecker(this.apiKeys) : undefined);
+      this.guard = (req, action, topic) => authorize(handshakeOf(req, 'http'), action, topic);
+    }
     host.onRequest(`${this.prefix}/publish`, (req, res) => this.serve(host, req, res, publish, undefined));
     host.onRequest(`${this.prefix}/history/`, (req, res) => this.serve(host, req, res, history, topicIn(req, `${this.prefix}/history/`)));
     host.onRequest(`${this.prefix}/presence/`, (req, res) => this.serve(host, req, res, presence, topicIn(req, `${this.prefix}/presence/`)));

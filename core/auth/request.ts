@@ -1,0 +1,32 @@
+/**
+ * Authorisation of one-shot requests (the HTTP API), where there is no session to wait for an
+ * `auth` command: an API key (constant-time, grants every action), or a credential the
+ * authenticate hook accepts followed by the authorize hook. With neither an API key nor an
+ * authenticate hook configured, requests are anonymous and allowed, like every other transport.
+ */
+import type { Action, Handshake, Hooks } from '../contracts.js';
+import { HeraldError } from '../errors.js';
+import type { ApiKeyCheck } from './api-key.js';
+
+export type RequestAuthorizer = (handshake: Handshake, action: Action, topic: string) => Promise<void>;
+
+export function requestAuthorizer(hooks: Hooks, apiKey: ApiKeyCheck | undefined): RequestAuthorizer {
+  const { authenticate, authorize } = hooks;
+  return async (handshake, action, topic) => {
+    if (apiKey !== undefined && apiKey(handshake.token)) return;
+    if (authenticate === undefined) {
+      if (apiKey !== undefined) throw new HeraldError('unauthorized', 'a valid API key is required');
+      if (authorize !== undefined && !(await authorize({ user: null }, action, topic))) throw new HeraldError('forbidden', `${action} is not allowed on ${topic}`);
+      return;
+    }
+    let principal;
+    try {
+      principal = await authenticate(handshake);
+    } catch (err) {
+      throw err instanceof HeraldError && err.code === 'unauthorized' ? err : new HeraldError('unauthorized', 'invalid credentials');
+    }
+    if (principal === null) throw new HeraldError('unauthorized', 'credentials required (Authorization: Bearer)');
+    if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) throw new HeraldError('unauthorized', 'credentials expired');
+    if (authorize !== undefined && !(await authorize(principal, action, topic))) throw new HeraldError('forbidden', `${action} is not allowed on ${topic}`);
+  };
+}
