@@ -118,7 +118,10 @@ export class NatsAdapter implements ClusterAdapter {
         }
       }
       this.interest = new Interest(nc, this.subjects, node.id, logger, (pub) => node.deliver(pub));
-      this.presenceReplica = new ClusterPresence(nc, this.subjects, node.id, logger, (kind, topic, entry) => node.presenceEvent(kind, topic, entry),
+      const presenceEvent = (kind: 'join' | 'leave', topic: string, entry: PresenceEntry) => {
+        try { node.presenceEvent(kind, topic, entry); } catch (err) { logger.error({ err, topic }, 'local presence push failed'); }
+      };
+      this.presenceReplica = new ClusterPresence(nc, this.subjects, node.id, logger, presenceEvent,
         { heartbeatMs: o.heartbeatMs, nodeTimeoutMs: o.nodeTimeoutMs, requestTimeoutMs: o.requestTimeoutMs }, () => this.connected);
       await this.presenceReplica.start();
     } catch (err) {

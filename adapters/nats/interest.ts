@@ -78,7 +78,12 @@ export class Interest {
     sender.last = env.n;
     sender.seen = now;
     this.counts.delivered++;
-    this.deliver(new Publication(this.subjects.topicOfLive(msg.subject), env.d, env.s, env.s === undefined ? undefined : env.e, env.o));
+    try {
+      this.deliver(new Publication(this.subjects.topicOfLive(msg.subject), env.d, env.s, env.s === undefined ? undefined : env.e, env.o));
+    } catch (err) {
+      // A subscriber's failure must not take the NATS subscription (or the process) down with it.
+      this.logger.error({ err, subject: msg.subject }, 'local delivery of a remote publication failed');
+    }
   }
 
   /** Forgets senders not heard from for a while (called periodically). */

@@ -84,7 +84,10 @@ export class ClusterPresence {
   async start(): Promise<void> {
     const s = this.subjects;
     this.subs.push(this.nc.subscribe(s.presenceEvents, { callback: (err, msg) => { if (!err) this.onEvent(msg); } }));
-    const answer = (err: Error | null, msg: Msg) => { if (!err) msg.respond(pack(this.snapshot())); };
+    const answer = (err: Error | null, msg: Msg) => {
+      if (err || this.closed) return;
+      try { msg.respond(pack(this.snapshot())); } catch (e) { this.logger.debug({ err: e }, 'presence snapshot not sent'); }
+    };
     this.subs.push(this.nc.subscribe(s.presenceHello, { callback: answer }));
     this.subs.push(this.nc.subscribe(s.presenceSnapshot(this.nodeId), { callback: answer }));
     await this.nc.flush();
