@@ -7,10 +7,11 @@ import type { Position, PresenceEntry } from '../core/protocol.js';
 import { isPattern, isTopic, matches } from '../core/topic.js';
 import { Backoff, fullJitterDelay } from './backoff.js';
 import { codecFor, type Protocol } from './codec.js';
-import { Connection, LocalCloseCodes, type Push, type Reply } from './connection.js';
+import { Connection, LocalCloseCodes, type Link, type Push, type Reply } from './connection.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError, isTransient } from './errors.js';
 import { Subscription, type Message, type SubscribeOptions, type SubscriptionOwner } from './subscription.js';
+import { SseLink, sseEndpoints, type SseFallbackOptions } from './sse-link.js';
 import { defaultWebSocket, type WebSocketConstructor } from './websocket.js';
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected';
@@ -46,13 +47,19 @@ export interface HeraldClientOptions {
   pingTimeout?: number;
   /** Uniform [0, 1) source for the jitter (tests). */
   random?: () => number;
+  /**
+   * Fall back to Server-Sent Events (receive) plus the HTTP API (publish, presence, history) when
+   * a WebSocket cannot be opened. Off by default. Once the fallback connected, reconnects stay on
+   * it until close()/connect().
+   */
+  sse?: boolean | SseFallbackOptions;
 }
 
 export interface ConnectedEvent {
   /** The session id, known when the client authenticated (`auth` reply). */
   client: string | undefined;
   user: string | null | undefined;
-  transport: 'websocket';
+  transport: 'websocket' | 'sse';
 }
 
 export interface ConnectingEvent {
@@ -122,7 +129,10 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
   private readonly maxDelay: number;
 
   private currentState: ClientState = 'disconnected';
-  private connection: Connection | undefined;
+  private connection: Link | undefined;
+  private readonly sseOptions: SseFallbackOptions | undefined;
+  /** The WebSocket could not be opened and the SSE fallback could: stay on it. */
+  private onSse = false;
   private token: string | undefined;
   private rejectedToken: string | undefined;
   private needToken: boolean;
@@ -148,6 +158,7 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
     this.token = options.token;
     this.needToken = options.token === undefined && options.getToken !== undefined;
     this.WebSocketImpl = options.WebSocket;
+    this.sseOptions = options.sse === true ? {} : options.sse === false ? undefined : options.sse;
     this.random = options.random ?? Math.random;
     this.minDelay = options.minReconnectDelay ?? 500;
     this.maxDelay = Math.max(options.maxReconnectDelay ?? 20_000, this.minDelay);
@@ -172,6 +183,7 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
     if (this.currentState === 'disconnected') {
       this.generation++;
       this.backoff.reset();
+      this.onSse = false;
       this.setState('connecting');
       this.emit('connecting', { code: undefined, reason: 'connect', attempt: 0, delay: 0 });
       void this.attempt(this.generation);
@@ -280,10 +292,9 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
       this.needToken = false;
     }
 
-    let connection: Connection;
+    let connection: Link;
     try {
-      const WebSocket = this.WebSocketImpl ?? (await defaultWebSocket());
-      connection = await Connection.open(WebSocket, this.url, codecFor(this.protocol), this.connectTimeout);
+      connection = await this.open(token);
     } catch (err) {
       if (generation !== this.generation) return;
       const e = err instanceof HeraldClientError ? err : new HeraldClientError('transport', (err as Error).message);
@@ -301,8 +312,9 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
       error: (err) => this.emit('error', err),
     });
 
-    let session: ConnectedEvent = { client: undefined, user: undefined, transport: 'websocket' };
-    if (token !== undefined) {
+    let session: ConnectedEvent = { client: undefined, user: undefined, transport: connection.transport };
+    // Over SSE the token rides on every request instead (access_token, Authorization).
+    if (token !== undefined && connection.transport === 'websocket') {
       try {
         const reply = await connection.request({ op: 'auth', token }, this.timeout);
         session = { client: reply.client as string, user: (reply.user ?? null) as string | null, transport: 'websocket' };
@@ -316,7 +328,23 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
     this.opened(connection, session);
   }
 
-  private opened(connection: Connection, session: ConnectedEvent): void {
+  /** A WebSocket; failing that, and with the fallback on, SSE + HTTP. */
+  private async open(token: string | undefined): Promise<Link> {
+    const endpoints = this.sseOptions ? sseEndpoints(this.url, this.sseOptions) : undefined;
+    if (!this.onSse || endpoints === undefined) {
+      try {
+        const WebSocket = this.WebSocketImpl ?? (await defaultWebSocket());
+        return await Connection.open(WebSocket, this.url, codecFor(this.protocol), this.connectTimeout);
+      } catch (err) {
+        if (endpoints === undefined) throw err;
+      }
+    }
+    const link = await SseLink.open(endpoints, token, this.connectTimeout);
+    this.onSse = true;
+    return link;
+  }
+
+  private opened(connection: Link, session: ConnectedEvent): void {
     this.session = session;
     this.backoff.reset();
     this.setState('connected');
@@ -333,7 +361,7 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
   }
 
   /** The current connection closed (by the server, the network, or a local drop). */
-  private closed(connection: Connection, code: number, reason: string): void {
+  private closed(connection: Link, code: number, reason: string): void {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.session = undefined;
@@ -398,8 +426,9 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
    * liveness itself: after pingInterval without any frame it sends a protocol `ping`; no reply and
    * no other frame within pingTimeout means the path is dead, and the client reconnects.
    */
-  private schedulePing(connection: Connection): void {
-    if (this.pingInterval <= 0) return;
+  private schedulePing(connection: Link): void {
+    // SSE: EventSource reports a lost stream itself, and heartbeats (comments) are invisible to JS.
+    if (this.pingInterval <= 0 || connection.transport !== 'websocket') return;
     clearTimeout(this.pingTimer);
     const wait = Math.max(connection.lastInbound + this.pingInterval - Date.now(), 0);
     this.pingTimer = setTimeout(() => {
@@ -438,7 +467,7 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
     });
   }
 
-  private sendSubscribe(sub: Subscription<any>, connection: Connection): void {
+  private sendSubscribe(sub: Subscription<any>, connection: Link): void {
     const command = sub.command();
     connection.request(command, this.timeout).then(
       (reply) => {
@@ -504,6 +533,14 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
       // the client hands it to each of them.
       if (exact) deliver(exact);
       for (const sub of this.wildcards) if (matches(sub.topic, topic)) deliver(sub);
+      return;
+    }
+    if (op === 'reset') {
+      // SSE fallback: a reopened stream could not resume these topics: say so, as a resubscribe would.
+      for (const topic of message.topics as string[]) {
+        const sub = this.subscriptions.get(topic);
+        if (sub) sub.subscribed({}, sub.position ?? { offset: 0, epoch: '' });
+      }
       return;
     }
     if (op === 'error') {

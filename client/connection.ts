@@ -40,7 +40,20 @@ export const LocalCloseCodes = {
   clientClose: 1000,
 } as const;
 
-export class Connection {
+/** What the client needs of a connection, whatever carries it (WebSocket, or the SSE fallback). */
+export interface Link {
+  readonly transport: 'websocket' | 'sse';
+  /** Date.now() of the last frame or event received. */
+  readonly lastInbound: number;
+  readonly isOpen: boolean;
+  attach(handlers: ConnectionHandlers): void;
+  request(command: { op: string } & Record<string, unknown>, timeoutMs: number): Promise<Reply>;
+  close(code: number, reason: string): void;
+  drop(code?: number, reason?: string): void;
+}
+
+export class Connection implements Link {
+  readonly transport = 'websocket';
   /** The codec the server agreed to (its subprotocol answer). */
   codec: ClientCodec;
   /** Date.now() of the last frame received: what ping scheduling looks at. */

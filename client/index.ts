@@ -18,3 +18,4 @@ export { Backoff, fullJitterDelay, type BackoffOptions } from './backoff.js';
 export { LocalCloseCodes } from './connection.js';
 export type { Protocol } from './codec.js';
 export type { WebSocketConstructor, WebSocketLike } from './websocket.js';
+export type { EventSourceConstructor, EventSourceLike, SseFallbackOptions } from './sse-link.js';

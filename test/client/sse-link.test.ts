@@ -1,0 +1,88 @@
+/**
+ * The SSE fallback against the real SSE transport and HTTP API, on a broker without WebSocket:
+ * receive over EventSource, publish/presence/history over HTTP, subscription changes, and recovery
+ * after the stream is cut.
+ */
+import { EventSource } from 'eventsource';
+import { afterEach, expect, it } from 'vitest';
+import { HeraldClient, type EventSourceConstructor, type SubscribedEvent } from '../../client/index.js';
+import { httpApi } from '../../transports/http/index.js';
+import { sse } from '../../transports/sse/index.js';
+import { sleep, startBroker } from '../helpers/broker.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+it('falls back to SSE + HTTP when the WebSocket cannot open, and recovers after a cut', async () => {
+  const { port, broker } = await startBroker({ transports: [sse(), httpApi()] });
+  const proxy: TcpProxy = await startTcpProxy(port);
+  cleanup.push(() => proxy.close());
+  const c = new HeraldClient({
+    url: `ws://127.0.0.1:${proxy.port}/ws`,
+    sse: { EventSource: EventSource as unknown as EventSourceConstructor },
+    minReconnectDelay: 50,
+    maxReconnectDelay: 200,
+  });
+  cleanup.push(() => c.close());
+  const transports: string[] = [];
+  c.on('connected', (e) => transports.push(e.transport));
+  await c.connect();
+  expect(transports).toEqual(['sse']);
+
+  const got = new Map<string, number[]>([['feed.a', []], ['feed.b', []], ['feed.c', []]]);
+  const subscribed: SubscribedEvent[] = [];
+  const subscribe = (topic: string) => {
+    const sub = c.subscribe<number>(topic, (m) => got.get(m.topic)!.push(m.data));
+    sub.on('subscribed', (e) => subscribed.push(e));
+    return sub;
+  };
+  const [a, b] = [subscribe('feed.a'), subscribe('feed.b')];
+  await Promise.all([a.ready(), b.ready()]);
+  expect(subscribed.map((e) => [e.topic, e.recovered])).toEqual([['feed.a', false], ['feed.b', false]]);
+
+  // Publish over HTTP, receive over the stream.
+  expect(await c.publish('feed.a', 1)).toEqual({ offset: 1, epoch: expect.any(String) });
+  await c.publish('feed.b', 1);
+  await until(() => got.get('feed.a')!.length === 1 && got.get('feed.b')!.length === 1, 'first publications');
+
+  // A new subscription reopens the stream; the others resume without loss or duplicates.
+  const publishing = (async () => { for (let n = 2; n <= 30; n++) { await broker.publish('feed.a', n); await sleep(2); } })();
+  await sleep(10);
+  const cSub = subscribe('feed.c');
+  await cSub.ready();
+  await publishing;
+  await until(() => got.get('feed.a')!.length === 30, 'feed.a through the reopen');
+  expect(got.get('feed.a')).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+
+  // Cut the stream: the client reconnects over SSE (the WebSocket still cannot open) and recovers.
+  const before = subscribed.length;
+  proxy.refuse(300);
+  proxy.drop();
+  await broker.publish('feed.b', 2);
+  await broker.publish('feed.c', 1);
+  await until(() => subscribed.length === before + 3, 'resubscribe after the cut');
+  expect(subscribed.slice(before).map((e) => [e.topic, e.resubscribed, e.recovered]).sort()).toEqual([
+    ['feed.a', true, true], ['feed.b', true, true], ['feed.c', true, true],
+  ]);
+  await until(() => got.get('feed.b')!.length === 2 && got.get('feed.c')!.length === 1, 'publications made during the cut');
+  expect(got.get('feed.b')).toEqual([1, 2]);
+  expect(transports).toEqual(['sse', 'sse']);
+
+  // Presence and history over the HTTP API; unsubscribe narrows the stream.
+  expect((await c.history<number>('feed.b')).messages.map((m) => m.data)).toEqual([1, 2]);
+  expect(await c.presence('feed.a')).toHaveLength(1);
+  await b.unsubscribe();
+  await sleep(100);
+  expect(await c.presence('feed.b')).toHaveLength(0);
+});
