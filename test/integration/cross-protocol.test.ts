@@ -3,7 +3,7 @@
  * `eventsource` package) follow one topic; publications from ws, socket.io and the HTTP API reach
  * all three with the same data and offsets, in the same order.
  */
-import { EventSource } from 'eventsource';
+import { EventSource, type EventSourceLike } from '../helpers/eventsource.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpApi } from '../../transports/http/index.js';
 import { socketio } from '../../transports/socketio/index.js';
@@ -12,7 +12,7 @@ import { ws } from '../../transports/ws/index.js';
 import { startBroker } from '../helpers/broker.js';
 import { closeSocketIoClients, connectSocketIo, until } from '../helpers/socketio-client.js';
 
-const sources: EventSource[] = [];
+const sources: EventSourceLike[] = [];
 afterEach(() => {
   closeSocketIoClients();
   for (const s of sources.splice(0)) s.close();

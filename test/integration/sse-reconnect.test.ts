@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { EventSource } from 'eventsource';
+import { EventSource, type EventSourceLike } from '../helpers/eventsource.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, type Broker } from '../../core/index.js';
 import { sse } from '../../transports/sse/index.js';
@@ -13,7 +13,7 @@ import { until } from '../helpers/socketio-client.js';
 
 let broker: Broker | undefined;
 let server: Server | undefined;
-let es: EventSource | undefined;
+let es: EventSourceLike | undefined;
 afterEach(async () => {
   es?.close();
   await broker?.close();
