@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import { parseCli } from '../../bin/cli.js';
 import { natsServerBinary } from '../helpers/nats-server.js';
 
 let child: ChildProcess | undefined;
@@ -26,3 +27,12 @@ it('examples/cluster-nats: a message published on node A reaches node B', async 
   expect(out).toMatch(/received on node B \(port \d+\): \{"op":"msg","topic":"chat\.lobby","data":\{"text":"hello from node A"\}/);
   expect(out).toContain('message crossed: A -> NATS -> B');
 }, 30_000);
+
+it('herald CLI: --nats and HERALD_NATS_URL take one or several comma-separated URLs', () => {
+  expect(parseCli([], {}).nats).toBeUndefined();
+  expect(parseCli([], { HERALD_NATS_URL: 'nats://10.0.0.1:4222, nats://10.0.0.2:4222' }).nats).toEqual(['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222']);
+  expect(parseCli(['--nats', 'nats://127.0.0.1:4222'], { HERALD_NATS_URL: 'nats://elsewhere:4222' })).toMatchObject({ nats: ['nats://127.0.0.1:4222'], natsPrefix: 'herald' });
+  expect(parseCli(['--nats-prefix', 'app.herald'], { HERALD_NATS_URL: 'nats://h:4222' }).natsPrefix).toBe('app.herald');
+  expect(() => parseCli(['--nats', 'http://x y'], {})).toThrow(/not a NATS URL/);
+  expect(() => parseCli(['--nats', 'nats://h:4222', '--nats-prefix', 'a.*'], {})).toThrow(/nats-prefix/);
+});
