@@ -20,6 +20,7 @@ Options:
 
 ${SECURITY_HELP}
 Endpoints: ws://<host>:<port>/ws (protocol v1, subprotocols herald.v1.json / herald.v1.msgpack)
+           http://<host>:<port>/client.js (the browser client, ESM: import { HeraldClient } from '/client.js')
 Signals: SIGINT/SIGTERM close clients with 1001 and exit within 10 s.
 `;
 
