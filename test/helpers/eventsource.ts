@@ -1,11 +1,9 @@
 /**
- * The `eventsource` package (a spec EventSource for Node 20), loaded from its CommonJS build.
- * Imported by name it resolves, under this project's `source` export condition, to the package's
- * TypeScript sources, which do not type-check under our tsconfig; so the runtime comes through
- * require and the type is the small part tests use.
+ * The `eventsource` package (a spec EventSource for Node 20). Its exports carry a `source` condition
+ * (its TypeScript sources), the condition this project resolves its own sources with, and those files
+ * do not type-check under our tsconfig. So it is imported by a specifier tsc does not follow, and typed
+ * here with the part tests use; at run time vitest loads it as before.
  */
-import { createRequire } from 'node:module';
-
 export interface SseMessageEvent {
   readonly data: string;
   readonly lastEventId: string;
@@ -20,6 +18,8 @@ export interface EventSourceLike {
   close(): void;
 }
 
-export const EventSource = (createRequire(import.meta.url)('eventsource') as {
+const specifier: string = 'eventsource';
+
+export const { EventSource } = (await import(specifier)) as {
   EventSource: new (url: string, init?: { fetch?: typeof fetch; withCredentials?: boolean }) => EventSourceLike;
-}).EventSource;
+};
