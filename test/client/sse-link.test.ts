@@ -3,12 +3,12 @@
  * receive over EventSource, publish/presence/history over HTTP, subscription changes, and recovery
  * after the stream is cut.
  */
-import { EventSource } from 'eventsource';
 import { afterEach, expect, it } from 'vitest';
 import { HeraldClient, type EventSourceConstructor, type SubscribedEvent } from '../../client/index.js';
 import { httpApi } from '../../transports/http/index.js';
 import { sse } from '../../transports/sse/index.js';
 import { sleep, startBroker } from '../helpers/broker.js';
+import { EventSource } from '../helpers/eventsource.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
