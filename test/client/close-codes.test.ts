@@ -32,7 +32,7 @@ function tokenAuth(lifetime: number) {
 }
 
 it('on 4001 fetches a new token with getToken(), reconnects and recovers; stops when no new token comes', async () => {
-  const { url, broker } = await startBroker({ hooks: tokenAuth(400) });
+  const { url, broker } = await startBroker({ hooks: tokenAuth(1000) });
   const tokens = ['t1', 't2', null];
   let asked = 0;
   const c = new HeraldClient({ url, minReconnectDelay: 20, maxReconnectDelay: 50, getToken: () => tokens[asked++] ?? null });
@@ -49,7 +49,7 @@ it('on 4001 fetches a new token with getToken(), reconnects and recovers; stops 
   sub.on('subscribed', (e) => recovered.push(e.recovered));
   await sub.ready();
   await broker.publish('private', 1);
-  // t1 expires after 400 ms: the server closes with 4001 'token expired'.
+  // t1 expires after 1 s: the server closes with 4001 'token expired'.
   await until(() => users.length === 2);
   await broker.publish('private', 2);
   const stop = await stopped; // t2 expires too, and getToken() has nothing more
@@ -85,7 +85,7 @@ it('stops on 4001 without getToken, and when getToken returns the rejected token
 });
 
 it('refreshToken() re-authenticates the live connection before the token expires', async () => {
-  const { url } = await startBroker({ hooks: tokenAuth(500) });
+  const { url } = await startBroker({ hooks: tokenAuth(1500) });
   let n = 0;
   const c = new HeraldClient({ url, getToken: () => `t${++n}` });
   clients.push(c);
@@ -93,9 +93,10 @@ it('refreshToken() re-authenticates the live connection before the token expires
   c.on('connecting', (e) => { if (e.code !== undefined) drops++; });
   await c.connect();
   for (let i = 0; i < 3; i++) {
-    await sleep(300);
+    await sleep(500);
     await c.refreshToken();
   }
+  await sleep(700); // past t1's expiry (1.5 s): only the refreshes keep the session alive
   expect(c.connected?.user).toBe('user-t4');
   expect(drops).toBe(0);
 });
