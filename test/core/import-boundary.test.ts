@@ -27,7 +27,7 @@ describe('core/ import boundary', () => {
 });
 
 function loadedLibraries(entry: string): string[] {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--conditions=source', '--input-type=module', '-e', `
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--conditions=herald-source', '--input-type=module', '-e', `
       await import('${entry}');
       const { createRequire } = await import('node:module');
       const loaded = Object.keys(createRequire(import.meta.url).cache ?? {});

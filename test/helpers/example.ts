@@ -1,4 +1,4 @@
-/** Runs an example the way its README does (node --conditions=source --import tsx) and waits for its "listening" line. */
+/** Runs an example the way its README does (node --conditions=herald-source --import tsx) and waits for its "listening" line. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach } from 'vitest';
 
@@ -20,7 +20,7 @@ export interface RunningExample {
 }
 
 export function runExample(script: string, env: Record<string, string> = {}): Promise<RunningExample> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script], {
+  const child = spawn(process.execPath, ['--conditions=herald-source', '--import', 'tsx', script], {
     env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
