@@ -1,37 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../bin/cli.js';
+import { startBinary } from '../helpers/binary.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
-
-/** Runs the binary from source, as `npm start` does, and resolves once it logged its address. */
-function startBinary(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; lines: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`binary did not start: ${lines.join('\n')}`)), 15_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      for (const line of chunk.split('\n').filter(Boolean)) {
-        lines.push(line);
-        const parsed = JSON.parse(line) as { msg: string; port?: number };
-        if (parsed.msg.includes('listening')) {
-          clearTimeout(timer);
-          resolve({ child, port: parsed.port!, lines });
-        }
-      }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => lines.push(d));
-    child.once('exit', (code) => reject(new Error(`binary exited with ${code}: ${lines.join('\n')}`)));
-  });
-}
 
 describe('herald binary', () => {
   it('reads flags over environment over defaults', () => {
