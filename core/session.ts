@@ -21,6 +21,8 @@ export interface Subscription {
 }
 
 const ANONYMOUS: Principal = Object.freeze({ user: null });
+/** The empty outbound queue; enqueue() replaces it rather than pushing (frozen: a push would throw). */
+const NO_CHUNKS = Object.freeze([]) as unknown as Chunk[];
 /** Live publications held for one recovering subscription before the client counts as a slow consumer. */
 const MAX_RECOVERY_BUFFER = 10_000;
 /** A second without a rate_limited reply forgives earlier strikes. */
@@ -211,7 +213,11 @@ export class Session {
       throw new HeraldError('limit_exceeded', `at most ${this.host.limits.maxSubscriptions} subscriptions per connection`);
     }
     if (this.host.hasAuthorize) await this.authorize('subscribe', topic);
-    if (this.closed || this.subscriptions.has(topic)) return;
+    if (this.closed) return;
+    if (this.subscriptions.has(topic)) {
+      if (id !== undefined) this.send({ id, ok: true });
+      return;
+    }
     const literal = !topic.includes('*') && !topic.includes('>');
     const sub: Subscription = { pattern: topic, literal, presence: cmd.presence === true, buffer: literal ? [] : undefined };
     if (sub.buffer) this.recovering++;
@@ -231,21 +237,30 @@ export class Session {
     // From here to the end is one synchronous block: replayed publications, then the reply, then
     // whatever arrived live meanwhile (minus duplicates); no publication can slip in between.
     let last = cmd.since;
-    for (const pub of outcome.replay) {
-      this.enqueue(this.encodePublication(pub));
-      last = { offset: pub.offset!, epoch: pub.epoch! };
+    let recovered = outcome.recovered;
+    if (outcome.replay.length > 0) {
+      const chunks = outcome.replay.map((pub) => this.encodePublication(pub));
+      // A backlog bigger than the outbound cap would trip 4008, and the client would reconnect to
+      // recover the same backlog forever: say recovered:false instead, so it reloads its state.
+      if (this.fits(chunks)) {
+        for (const chunk of chunks) this.enqueue(chunk);
+        const newest = outcome.replay[outcome.replay.length - 1]!;
+        last = { offset: newest.offset!, epoch: newest.epoch! };
+      } else {
+        recovered = false;
+      }
     }
     if (id !== undefined) {
       const reply: Record<string, unknown> = { id, ok: true };
       if (outcome.position) { reply.offset = outcome.position.offset; reply.epoch = outcome.position.epoch; }
-      if (cmd.since !== undefined) reply.recovered = outcome.recovered;
+      if (cmd.since !== undefined) reply.recovered = recovered;
       this.send(reply as ServerMessage);
     }
     const buffered = sub.buffer;
     if (buffered) {
       sub.buffer = undefined;
       this.recovering--;
-      const after = outcome.recovered ? last : undefined;
+      const after = recovered ? last : undefined;
       for (const pub of buffered) {
         if (after && pub.epoch === after.epoch && pub.offset !== undefined && pub.offset <= after.offset) continue;
         this.push(pub);
@@ -312,7 +327,9 @@ export class Session {
         offset: result.position.offset, epoch: result.position.epoch,
       };
       if (cmd.since !== undefined) reply.recovered = result.recovered;
-      this.send(reply as ServerMessage);
+      const chunk = this.encoder.encode(reply as ServerMessage);
+      if (!this.fits([chunk])) throw new HeraldError('too_large', 'the history reply would exceed the outbound byte cap: ask with a smaller limit');
+      this.enqueue(chunk);
     }
   }
 
@@ -338,7 +355,10 @@ export class Session {
   }
 
   private enqueue(chunk: Chunk): void {
-    this.queue.push(chunk);
+    // A fresh exact-size array per turn instead of push() onto an empty one (which allocates room
+    // for 17): fan-out at one message per turn makes one of these per delivery (bench: fanout).
+    if (this.queue.length === 0) this.queue = [chunk];
+    else this.queue.push(chunk);
     this.queuedBytes += chunk.length;
     if (this.queuedBytes + this.connection.bufferedAmount > this.host.limits.outboundBytes) {
       this.host.slowConsumer(this);
@@ -353,12 +373,19 @@ export class Session {
     }
   }
 
+  /** Would these chunks stay under the outbound byte cap, with what is queued and in the socket? */
+  private fits(chunks: Chunk[]): boolean {
+    let bytes = this.queuedBytes + this.connection.bufferedAmount;
+    for (const c of chunks) bytes += c.length;
+    return bytes <= this.host.limits.outboundBytes;
+  }
+
   /** Writes everything queued in one call to the connection (the broker calls it once per turn). */
   flush(): void {
     this.scheduled = false;
     if (this.queue.length === 0) return;
     const chunks = this.queue;
-    this.queue = [];
+    this.queue = NO_CHUNKS;
     this.queuedBytes = 0;
     this.connection.write(chunks);
   }

@@ -194,3 +194,33 @@ describe('Session: hooks', () => {
     expect((await c.request('ping')).ok).toBe(true);
   });
 });
+
+describe('Session: replies larger than the outbound cap', () => {
+  it('a recovery backlog over the cap answers recovered:false instead of a 4008 loop', async () => {
+    const { broker, client } = await startBroker({ limits: { outboundBytes: 16 * 1024 } });
+    const c = await client();
+    const { epoch } = await c.request('sub', { topic: 'big' });
+    await c.close();
+    for (let i = 0; i < 40; i++) await broker.publish('big', 'z'.repeat(1000)); // ~40 KiB missed
+    const again = await client();
+    const reply = await again.request('sub', { topic: 'big', since: { offset: 0, epoch } });
+    expect(reply).toMatchObject({ ok: true, recovered: false, offset: 40 });
+    expect(again.messages()).toEqual([]);
+    await broker.publish('big', 'live');
+    expect((await again.waitForMessages(1))[0]!.data).toBe('live');
+    expect(again.closeCode).toBeUndefined();
+    // A small backlog still recovers.
+    const third = await client();
+    const small = await third.request('sub', { topic: 'big', since: { offset: 38, epoch } });
+    expect(small.recovered).toBe(true);
+    expect(third.messages().map((m) => m.offset)).toEqual([39, 40, 41]);
+  });
+
+  it('a history reply over the cap is refused with too_large, the connection stays', async () => {
+    const { broker, client } = await startBroker({ limits: { outboundBytes: 16 * 1024 } });
+    for (let i = 0; i < 40; i++) await broker.publish('hist', 'z'.repeat(1000));
+    const c = await client();
+    expect((await c.request('history', { topic: 'hist' })).error.code).toBe('too_large');
+    expect((await c.request('history', { topic: 'hist', limit: 5 })).messages).toHaveLength(5);
+  });
+});
