@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   // Loaded only when asked for: a single node never loads the NATS client.
   const adapter = config.nats === undefined ? undefined
     : (await import('../adapters/nats/index.js')).natsAdapter({ servers: config.nats, prefix: config.natsPrefix });
-  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws(), socketio(), sse(), httpApi(), clientBundle()], logger, ...security.options, ...(adapter ? { adapter } : {}) });
+  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws(), socketio(), sse(), httpApi({ apiKeys: config.security.apiKeys }), clientBundle()], logger, ...security.options, ...(adapter ? { adapter } : {}) });
   const { address, port } = broker.address()!;
   const shown = address.includes(':') ? `[${address}]` : address;
   const secure = security.options.tls !== undefined;

@@ -53,9 +53,13 @@ describe('binary: secure defaults', () => {
     expect(parseCli([], { HOST: '' }).host).toBe('127.0.0.1'); // an empty HOST is not "every interface"
   });
 
-  it('on loopback with no auth it serves anonymous clients and says so in its log', async () => {
-    const r = run(['--port', '0']);
-    await r.port;
+  it('on loopback with no auth it serves anonymous clients and says so in its log; HERALD_API_KEY guards the HTTP API', async () => {
+    const r = run(['--port', '0'], { HERALD_API_KEY: 'binary-api-key-0123456789' });
+    const port = await r.port;
+    const publish = (authorization?: string): Promise<number> => fetch(`http://127.0.0.1:${port}/api/publish`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: '{"topic":"a","data":1}',
+    }).then((res) => res.status);
+    expect([await publish(), await publish('Bearer wrong-key-0123456789'), await publish('Bearer binary-api-key-0123456789')]).toEqual([401, 401, 200]);
     const warn = r.lines.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.msg.includes('anonymous'));
     expect(warn?.level).toBe(40);
     expect(warn?.msg).toMatch(/loopback/);
