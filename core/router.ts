@@ -130,7 +130,9 @@ export class Router<T> {
     const found = new Set<T>(this.exact.get(topic)?.values);
     collect(this.root, topic.split('.'), 0, found);
     const result: readonly T[] = found.size === 0 ? EMPTY : [...found];
-    if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    // Full: start over. Evicting the oldest with cache.keys().next() scans the deleted slots V8's
+    // ordered hash table keeps at its front: ~4 µs per match once full (bench: matching).
+    if (this.cache.size >= this.cacheSize) this.cache.clear();
     this.cache.set(topic, result);
     return result;
   }
