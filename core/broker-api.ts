@@ -14,9 +14,22 @@ export interface BrokerStats {
   /** Distinct patterns with a local subscriber. */
   topics: number;
   subscriptions: number;
+  /** Publications accepted on this node (from its clients or application code). */
   publicationsIn: number;
+  /** Publications accepted by other nodes and handed to this one by the cluster adapter. */
+  publicationsFromCluster: number;
+  /** Publications queued to sessions (one per matching session). */
   deliveries: number;
   slowConsumerCloses: number;
+  /** Messages discarded because their session was closed as a slow consumer (queued or held while recovering). */
+  droppedMessages: number;
+  /** Subscribes with `since` answered recovered:true / recovered:false. */
+  recoveriesComplete: number;
+  recoveriesIncomplete: number;
+  /** Sessions whose credentials were refused (authenticate hook threw or returned null to `auth`). */
+  authFailures: number;
+  /** Closed sessions by close code (1001, 4001, 4008...; 1000/1005/1006 when the client went away). */
+  disconnectsByCode: Record<string, number>;
 }
 
 export interface BrokerApi {

@@ -56,7 +56,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   private flushScheduled = false;
   private sequence = 0;
   private closing: Promise<void> | undefined;
-  private readonly counters = { publicationsIn: 0, deliveries: 0, slowConsumerCloses: 0 };
+  private readonly counters = {
+    publicationsIn: 0, publicationsFromCluster: 0, deliveries: 0, slowConsumerCloses: 0, droppedMessages: 0,
+    recoveriesComplete: 0, recoveriesIncomplete: 0, authFailures: 0,
+  };
+  private readonly disconnects: Record<string, number> = {};
 
   constructor(options: ResolvedOptions, logger: Logger, adapter: ClusterAdapter, http: HttpHost, transports: readonly Transport[], nodeId: string) {
     super();
@@ -77,7 +81,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
       id: this.nodeId,
       logger: this.logger.child({ adapter: this.adapter.name }),
       history: this.options.history,
-      deliver: (pub) => this.deliver(pub),
+      deliver: (pub) => {
+        this.counters.publicationsFromCluster++;
+        this.deliver(pub);
+      },
       presenceEvent: (kind, topic, entry) => this.presenceEvent(kind, topic, entry),
     };
     await this.adapter.start(node);
@@ -145,6 +152,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
       topics: this.interest.size,
       subscriptions,
       ...this.counters,
+      disconnectsByCode: { ...this.disconnects },
     };
   }
 
@@ -178,9 +186,19 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     for (let i = 0; i < list.length; i++) list[i]!.flush();
   };
 
-  slowConsumer(session: Session): void {
+  slowConsumer(session: Session, dropped: number): void {
     this.counters.slowConsumerCloses++;
+    this.counters.droppedMessages += dropped;
     this.logger.warn({ session: session.id }, 'slow consumer closed');
+  }
+
+  recovery(complete: boolean): void {
+    if (complete) this.counters.recoveriesComplete++;
+    else this.counters.recoveriesIncomplete++;
+  }
+
+  authFailed(): void {
+    this.counters.authFailures++;
   }
 
   // ------------------------------------------------------------------ sessions
@@ -261,6 +279,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
       .then(() => undefined, (err: unknown) => this.logger.warn({ err, session: session.id }, 'cleanup after disconnect failed'));
     this.cleanups.add(cleanup);
     void cleanup.finally(() => this.cleanups.delete(cleanup));
+    this.disconnects[code] = (this.disconnects[code] ?? 0) + 1;
     this.emit('disconnect', session, code);
   }
 

@@ -29,7 +29,11 @@ export interface SessionHost {
   presence(topic: string): Promise<PresenceEntry[]>;
   /** Puts the session on the list flushed at the end of this event-loop turn. */
   schedule(session: Session): void;
-  slowConsumer(session: Session): void;
+  /** The session is closed as a slow consumer; `dropped` messages it had queued are discarded. */
+  slowConsumer(session: Session, dropped: number): void;
+  /** Counters for metrics: a subscribe with `since` answered, credentials refused. */
+  recovery(complete: boolean): void;
+  authFailed(): void;
   /** The session is closed: drop its subscriptions and presence. */
   removed(session: Session, code: number): void;
 }

@@ -89,7 +89,10 @@ export class Session {
           this.authTimer = setTimeout(() => this.close(CloseCodes.unauthorized, 'authentication timeout'), this.host.limits.authTimeout);
           this.authTimer.unref();
         }
-      }, () => this.close(CloseCodes.unauthorized, 'unauthorized'))
+      }, () => {
+        this.host.authFailed();
+        this.close(CloseCodes.unauthorized, 'unauthorized');
+      })
       .finally(() => this.resume());
   }
 
@@ -256,6 +259,7 @@ export class Session {
       if (cmd.since !== undefined) reply.recovered = recovered;
       this.send(reply as ServerMessage);
     }
+    if (cmd.since !== undefined) this.host.recovery(recovered);
     const buffered = sub.buffer;
     if (buffered) {
       sub.buffer = undefined;
@@ -286,6 +290,7 @@ export class Session {
       principal = null;
     }
     if (principal === null) {
+      this.host.authFailed();
       this.fail(id === undefined ? undefined : { id }, new HeraldError('unauthorized', 'invalid credentials'));
       this.close(CloseCodes.unauthorized, 'unauthorized');
       return;
@@ -341,8 +346,10 @@ export class Session {
     if (this.recovering !== 0) {
       const sub = this.subscriptions.get(pub.topic);
       if (sub?.buffer) {
-        if (sub.buffer.length >= MAX_RECOVERY_BUFFER) this.close(CloseCodes.slowConsumer, 'slow consumer');
-        else sub.buffer.push(pub);
+        if (sub.buffer.length >= MAX_RECOVERY_BUFFER) {
+          this.host.slowConsumer(this, sub.buffer.length + 1);
+          this.close(CloseCodes.slowConsumer, 'slow consumer');
+        } else sub.buffer.push(pub);
         return;
       }
     }
@@ -361,7 +368,7 @@ export class Session {
     else this.queue.push(chunk);
     this.queuedBytes += chunk.length;
     if (this.queuedBytes + this.connection.bufferedAmount > this.host.limits.outboundBytes) {
-      this.host.slowConsumer(this);
+      this.host.slowConsumer(this, this.queue.length);
       this.queue = [];
       this.queuedBytes = 0;
       this.close(CloseCodes.slowConsumer, 'slow consumer');

@@ -197,6 +197,16 @@ export class NatsAdapter implements ClusterAdapter {
     };
   }
 
+  /**
+   * Round trip to the NATS server in milliseconds (a PING/PONG), or undefined while disconnected or
+   * when no answer comes within `timeoutMs`: the lag metric, measured when scraped.
+   */
+  async rtt(timeoutMs = 1000): Promise<number | undefined> {
+    if (!this.connected || this.nc === undefined || this.closed) return undefined;
+    const r = await Promise.race([this.nc.rtt().catch(() => undefined), timeout(timeoutMs)]);
+    return typeof r === 'number' ? r : undefined;
+  }
+
   private keepsHistory(topic: string): boolean {
     if (this.store === undefined) return false;
     let keeps = this.historyCache.get(topic);
