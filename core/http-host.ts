@@ -14,7 +14,7 @@ import { Admission } from './limits/admission.js';
 import { OriginPolicy } from './origins.js';
 
 type HostOptions = Pick<ResolvedOptions, 'port' | 'host' | 'server' | 'noServer' | 'tls' | 'allowedOrigins'> & {
-  readonly limits: Pick<ResolvedOptions['limits'], 'connectionsPerIp' | 'connectionRate' | 'connectionBurst' | 'headersTimeout' | 'requestTimeout'>;
+  readonly limits: Pick<ResolvedOptions['limits'], 'connectionsPerIp' | 'connectionRate' | 'connectionBurst' | 'exemptLoopback' | 'headersTimeout' | 'requestTimeout'>;
 };
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;

@@ -42,6 +42,11 @@ const limitsSchema = z.object({
   connectionRate: positiveInt.default(128),
   /** New connections one IP may open at once before connectionRate applies. */
   connectionBurst: positiveInt.default(256),
+  /**
+   * Loopback peers (127.0.0.0/8, ::1) skip connectionsPerIp / connectionRate: they are local tools
+   * and benchmarks, or a reverse proxy on this host whose address every client would share.
+   */
+  exemptLoopback: z.boolean().default(true),
   /** Milliseconds a client has to send complete request headers (owned server only). */
   headersTimeout: positiveInt.default(10_000),
   /** Milliseconds a client has to send a complete request (owned server only; SSE responses are not affected). */

@@ -15,7 +15,16 @@ export interface AdmissionLimits {
   readonly connectionRate: number;
   /** New connections at once per IP before the rate applies. */
   readonly connectionBurst: number;
+  /** Loopback peers (127.0.0.0/8, ::1) are not limited: local tools, or a local reverse proxy all clients share. */
+  readonly exemptLoopback: boolean;
 }
+
+/** 127.0.0.0/8 and ::1, also IPv4-mapped: a peer on this machine. */
+export function isLoopbackAddress(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
+}
+
+const NOTHING_TO_RELEASE = (): void => undefined;
 
 export type Refusal = 'too_many_connections' | 'connection_rate';
 
@@ -43,6 +52,7 @@ export class Admission {
    * returned function must be called once when the connection ends.
    */
   admit(ip: string, chargeRate = true): (() => void) | Refusal {
+    if (this.limits.exemptLoopback && isLoopbackAddress(ip)) return NOTHING_TO_RELEASE;
     if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
     let entry = this.entries.get(ip);
     if (entry === undefined) {

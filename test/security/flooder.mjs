@@ -1,7 +1,7 @@
 // Flood client for test/security/floods.test.ts, run in its own process so its CPU does not count
 // against the broker's latency. Plain JS (no tsx startup). Prints one JSON line when done.
 //   node flooder.mjs connect <port> <localAddress> <count> <ms>    WebSocket upgrades, as fast as possible, held open
-//   node flooder.mjs slowloris <port> <localAddress> <count> <ms>  request headers trickled one byte at a time
+//   node flooder.mjs slowloris <port> <localAddress> <count> <ms>  request headers trickled one byte at a time; a cut socket is replaced
 import { connect } from 'node:net';
 
 const [mode, portText, localAddress, countText, msText] = process.argv.slice(2);
@@ -39,18 +39,24 @@ function open(i) {
     if (mine) return;
     if (mode === 'connect' && !gotData) stats.refused++;
     else { stats.closedByServer++; stats.closeAfterMs.push(Date.now() - born); }
+    // A slowloris attacker replaces each socket the server cut after holding it (refusals at accept
+    // do not come back: that would be the connection flood, tested on its own).
+    if (mode === 'slowloris' && !stopping && Date.now() - born > 500) closers.push(open(i++));
   });
   return () => { mine = true; s.destroy(); };
 }
 
 const closers = [];
+let stopping = false;
 let i = 0;
 const wave = () => {
   for (let k = 0; k < 50 && i < count; k++) closers.push(open(i++));
   if (i < count) setTimeout(wave, 1);
+
 };
 wave();
 setTimeout(() => {
+  stopping = true;
   stats.stillOpen = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length;
   stats.closeAfterMs.sort((a, b) => a - b);
   const d = stats.closeAfterMs;

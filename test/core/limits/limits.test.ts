@@ -25,7 +25,7 @@ describe('TokenBucket', () => {
 
 describe('Admission', () => {
   it('caps concurrent connections per IP, independently per address, and releases once', () => {
-    const a = new Admission({ connectionsPerIp: 3, connectionRate: 1000, connectionBurst: 1000 });
+    const a = new Admission({ connectionsPerIp: 3, connectionRate: 1000, connectionBurst: 1000, exemptLoopback: false });
     const held = [a.admit('1.1.1.1'), a.admit('1.1.1.1'), a.admit('1.1.1.1')];
     expect(held.every((h) => typeof h === 'function')).toBe(true);
     expect(a.admit('1.1.1.1')).toBe('too_many_connections');
@@ -40,7 +40,7 @@ describe('Admission', () => {
 
   it('limits new connections per second per IP with a burst, and forgets idle addresses', () => {
     let t = 0;
-    const a = new Admission({ connectionsPerIp: 1000, connectionRate: 10, connectionBurst: 20 }, () => t);
+    const a = new Admission({ connectionsPerIp: 1000, connectionRate: 10, connectionBurst: 20, exemptLoopback: false }, () => t);
     const results = Array.from({ length: 30 }, () => a.admit('9.9.9.9'));
     const admitted = results.filter((r) => typeof r === 'function');
     expect(admitted).toHaveLength(20);
@@ -53,5 +53,16 @@ describe('Admission', () => {
     t += 10_000;
     a.sweep();
     expect(a.size).toBe(1); // 9.9.9.9 still holds 11 connections; every idle address is gone
+  });
+
+  it('exempts loopback peers when asked (local tools, a local reverse proxy), and only them', () => {
+    const a = new Admission({ connectionsPerIp: 1, connectionRate: 1, connectionBurst: 1, exemptLoopback: true });
+    for (const ip of ['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1']) {
+      expect([a.admit(ip), a.admit(ip), a.admit(ip)].every((r) => typeof r === 'function'), ip).toBe(true);
+    }
+    expect(typeof a.admit('10.0.0.1')).toBe('function');
+    expect(a.admit('10.0.0.1')).toBe('too_many_connections');
+    expect(a.admit('::ffff:10.0.0.1', true)).not.toBe('too_many_connections');
+    expect(a.size).toBe(2); // exempt peers leave no state behind
   });
 });
