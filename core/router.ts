@@ -25,6 +25,8 @@ class TrieNode<T> {
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
+/** Up to this many candidate values, a match dedups with Array.includes instead of a Set. */
+const SMALL_MATCH = 16;
 
 export interface RouterOptions {
   /** Most topics whose wildcard match results are cached (default 10,000). */
@@ -35,11 +37,12 @@ export class Router<T> {
   private readonly exact = new Map<string, Entry<T>>();
   private readonly root = new TrieNode<T>();
   private wildcardPatterns = 0;
-  private readonly cache = new Map<string, readonly T[]>();
+  private readonly cache: ResultCache<T>;
   private readonly cacheSize: number;
 
   constructor(options: RouterOptions = {}) {
     this.cacheSize = options.cacheSize ?? 10_000;
+    this.cache = new ResultCache<T>(this.cacheSize);
   }
 
   /** Number of distinct wildcard patterns with at least one value. */
@@ -127,12 +130,27 @@ export class Router<T> {
     if (this.wildcardPatterns === 0) return this.exactList(topic);
     const cached = this.cache.get(topic);
     if (cached !== undefined) return cached;
-    const found = new Set<T>(this.exact.get(topic)?.values);
-    collect(this.root, topic.split('.'), 0, found);
-    const result: readonly T[] = found.size === 0 ? EMPTY : [...found];
-    // Full: start over. Evicting the oldest with cache.keys().next() scans the deleted slots V8's
-    // ordered hash table keeps at its front: ~4 µs per match once full (bench: matching).
-    if (this.cache.size >= this.cacheSize) this.cache.clear();
+    // The literal subscribers' snapshot array (shared with the no-wildcard path) plus the matching
+    // wildcard value sets; small results dedup with includes() rather than a fresh Set.
+    const literal = this.exactList(topic);
+    const sets: Set<T>[] = [];
+    collect(this.root, topic.split('.'), 0, sets);
+    let result: readonly T[];
+    if (sets.length === 0) result = literal;
+    else if (literal.length === 0 && sets.length === 1) result = [...sets[0]!];
+    else {
+      let size = literal.length;
+      for (const set of sets) size += set.size;
+      if (size <= SMALL_MATCH) {
+        const out = literal.slice();
+        for (const set of sets) for (const v of set) if (!out.includes(v)) out.push(v);
+        result = out;
+      } else {
+        const found = new Set<T>(literal);
+        for (const set of sets) for (const v of set) found.add(v);
+        result = [...found];
+      }
+    }
     this.cache.set(topic, result);
     return result;
   }
@@ -141,6 +159,52 @@ export class Router<T> {
     const entry = this.exact.get(topic);
     if (entry === undefined) return EMPTY;
     return (entry.list ??= [...entry.values]);
+  }
+}
+
+/**
+ * Bounded topic -> match result cache in two generations: when the young one is full it becomes
+ * the old one (the previous old one is dropped), and a hit in the old one moves back up. About LRU,
+ * O(1) per operation: a V8 Map has no cheap "evict oldest" (keys().next() scans the deleted slots
+ * at the front of its table: ~4 µs per miss once full, bench: matching).
+ */
+class ResultCache<T> {
+  private young = new Map<string, readonly T[]>();
+  private old = new Map<string, readonly T[]>();
+  private readonly generation: number;
+
+  constructor(maxEntries: number) {
+    this.generation = Math.max(1, maxEntries >> 1);
+  }
+
+  get size(): number {
+    return this.young.size + this.old.size;
+  }
+
+  get(topic: string): readonly T[] | undefined {
+    const hit = this.young.get(topic);
+    if (hit !== undefined) return hit;
+    const aged = this.old.get(topic);
+    if (aged !== undefined) this.set(topic, aged);
+    return aged;
+  }
+
+  set(topic: string, result: readonly T[]): void {
+    if (this.young.size >= this.generation) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(topic, result);
+  }
+
+  delete(topic: string): void {
+    this.young.delete(topic);
+    this.old.delete(topic);
+  }
+
+  clear(): void {
+    this.young.clear();
+    this.old.clear();
   }
 }
 
@@ -171,11 +235,12 @@ function prune<T>(path: TrieNode<T>[], tokens: string[]): void {
   }
 }
 
-function collect<T>(node: TrieNode<T>, tokens: string[], i: number, out: Set<T>): void {
+/** Pushes the non-empty value sets of the patterns matching `tokens` from `i` on. */
+function collect<T>(node: TrieNode<T>, tokens: string[], i: number, out: Set<T>[]): void {
   // '>' at this node matches when at least one token remains.
-  if (i < tokens.length) for (const v of node.rest) out.add(v);
+  if (i < tokens.length && node.rest.size > 0) out.push(node.rest);
   if (i === tokens.length) {
-    for (const v of node.here) out.add(v);
+    if (node.here.size > 0) out.push(node.here);
     return;
   }
   const next = node.children.get(tokens[i]!);
