@@ -1,30 +1,45 @@
 /**
- * Command line and environment of the standalone binary. Precedence: flag > environment > default.
- * Kept apart from herald.ts so it can be tested without starting anything.
+ * Command line of the standalone binary: subcommand, flags, and the merged configuration
+ * (bin/config.ts: defaults < config file < environment < flags). Kept apart from herald.ts so it
+ * can be tested without starting anything.
  */
 import { parseArgs } from 'node:util';
-import { parseSecurity, SECURITY_HELP, SECURITY_OPTIONS, type SecurityConfig } from './security.js';
+import { ConfigProblem, resolveConfig, securityOf, type BinaryConfig } from './config.js';
+import { SECURITY_HELP, SECURITY_OPTIONS, type SecurityConfig } from './security.js';
 
 export const HELP = `herald - protocol-agnostic pub/sub broker
 
-Usage: herald [options]
+Usage: herald [options]                 run the broker
+       herald check-config [options]    print the resolved configuration (or what is wrong) and exit 0 (or 2)
 
-Options:
+Options (each also from a config file and HERALD_* env; precedence: flag > env > file > default):
+  --config <file>   JSON config file (env HERALD_CONFIG); every key: docs/configuration.md
   --port <n>        port to listen on (env PORT, default 8080)
   --host <addr>     interface to bind (env HOST, default 127.0.0.1)
   --log-level <l>   fatal|error|warn|info|debug|trace|silent (env HERALD_LOG_LEVEL, default info)
   --nats <urls>     join a cluster over NATS: comma-separated nats:// URLs (env HERALD_NATS_URL);
                     history needs JetStream (nats-server -js). Default: single node, in memory
   --nats-prefix <p> subject prefix shared by the nodes of one cluster (env HERALD_NATS_PREFIX, default herald)
+  --node-id <id>    this node's id (env HERALD_NODE_ID, default random)
+  --shutdown-timeout <ms>  forced exit this long after SIGTERM (env HERALD_SHUTDOWN_TIMEOUT, default 10000)
+  --no-dashboard    do not serve the live dashboard at / nor publish stats (env HERALD_DASHBOARD=false)
+  --stats-topic <t> the dashboard's stats go to <t>.<node id> (env HERALD_DASHBOARD_STATS_TOPIC, default herald.stats)
+  --no-metrics      do not serve /metrics and /readyz (env HERALD_METRICS=false)
   -h, --help        show this help
+Broker limits, history and presence settings: config file or env HERALD_LIMITS_*, HERALD_HISTORY_*,
+HERALD_PRESENCE_* (e.g. HERALD_LIMITS_MAX_PAYLOAD=131072); list: docs/configuration.md.
 
 ${SECURITY_HELP}
 Endpoints: ws://<host>:<port>/ws (protocol v1, subprotocols herald.v1.json / herald.v1.msgpack)
            http://<host>:<port>/client.js (the browser client, ESM: import { HeraldClient } from '/client.js')
-Signals: SIGINT/SIGTERM close clients with 1001 and exit within 10 s.
+           http://<host>:<port>/ (live dashboard), /metrics (Prometheus), /healthz (alive), /readyz (ready)
+           /events (SSE), /socket.io/ (socket.io, namespace /herald), /api/publish (HTTP API)
+Signals: SIGINT/SIGTERM close clients with 1001 and exit within the shutdown timeout.
 `;
 
 export interface CliConfig {
+  /** 'serve' runs the broker; 'check-config' prints the resolved configuration. */
+  command: 'serve' | 'check-config';
   help: boolean;
   port: number;
   host: string;
@@ -33,26 +48,45 @@ export interface CliConfig {
   /** NATS server URLs of the cluster; undefined for a single in-memory node. */
   nats: string[] | undefined;
   natsPrefix: string;
+  /** Everything, merged and validated (bin/config.ts). */
+  config: BinaryConfig;
 }
 
 export class CliError extends Error {
   readonly code = 'invalid_cli';
+  /** One line per problem (config errors name their key and source). */
+  readonly problems: readonly string[];
+  /** 'usage': the command line itself is wrong (show the help); 'config': a value is. */
+  readonly kind: 'usage' | 'config';
+  constructor(message: string, problems: readonly string[] = [message], kind: 'usage' | 'config' = 'usage') {
+    super(message);
+    this.problems = problems;
+    this.kind = kind;
+  }
 }
 
-const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const COMMANDS = new Set(['check-config']);
 
-export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv, cwd?: string): CliConfig {
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
       strict: true,
+      allowPositionals: true,
       options: {
+        config: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         'log-level': { type: 'string' },
+        'node-id': { type: 'string' },
+        'shutdown-timeout': { type: 'string' },
         nats: { type: 'string' },
         'nats-prefix': { type: 'string' },
+        'no-dashboard': { type: 'boolean' },
+        'stats-topic': { type: 'string' },
+        'no-metrics': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         ...SECURITY_OPTIONS,
       },
@@ -60,32 +94,27 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const portText = (values.port as string | undefined) ?? env.PORT ?? '8080';
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new CliError(`--port must be 0..65535, got ${JSON.stringify(portText)}`);
-  const logLevel = (values['log-level'] as string | undefined) ?? env.HERALD_LOG_LEVEL ?? 'info';
-  if (!LEVELS.has(logLevel)) throw new CliError(`--log-level must be one of ${[...LEVELS].join(', ')}`);
-  const natsText = (values.nats as string | undefined) ?? env.HERALD_NATS_URL;
-  const nats = natsText === undefined || natsText.trim() === '' ? undefined : natsText.split(',').map((u) => u.trim()).filter((u) => u !== '');
-  for (const url of nats ?? []) {
-    if (!/^(nats|tls|ws|wss):\/\/[^\s/]+\/?$/.test(url) && !/^[^\s/:]+:\d+$/.test(url)) throw new CliError(`--nats: ${JSON.stringify(url)} is not a NATS URL (nats://host:port)`);
+  if (positionals.length > 1 || (positionals[0] !== undefined && !COMMANDS.has(positionals[0]))) {
+    throw new CliError(`unknown command ${JSON.stringify(positionals.join(' '))} (commands: ${[...COMMANDS].join(', ')})`);
   }
-  const natsPrefix = (values['nats-prefix'] as string | undefined) || env.HERALD_NATS_PREFIX || 'herald';
-  if (!/^[A-Za-z0-9_\-:@=+~]+(\.[A-Za-z0-9_\-:@=+~]+)*$/.test(natsPrefix)) throw new CliError(`--nats-prefix must be dot-separated subject tokens, got ${JSON.stringify(natsPrefix)}`);
+  let config: BinaryConfig;
   let security: SecurityConfig;
   try {
-    security = parseSecurity(values, env);
+    config = resolveConfig({ flags: values, env, cwd });
+    security = securityOf(config);
   } catch (err) {
-    throw new CliError((err as Error).message);
+    if (err instanceof ConfigProblem) throw new CliError(err.message, err.problems, 'config');
+    throw err;
   }
   return {
-    security,
+    command: positionals[0] === 'check-config' ? 'check-config' : 'serve',
     help: values.help === true,
-    port,
-    // An empty HOST means unset: passed on, '' would make listen() bind every interface.
-    host: (values.host as string | undefined) || env.HOST || '127.0.0.1',
-    logLevel,
-    nats,
-    natsPrefix,
+    port: config.port,
+    host: config.host,
+    logLevel: config.logLevel,
+    security,
+    nats: config.nats.servers.length > 0 ? config.nats.servers : undefined,
+    natsPrefix: config.nats.prefix,
+    config,
   };
 }

@@ -7,19 +7,21 @@ import { socketio } from '../transports/socketio/index.js';
 import { sse } from '../transports/sse/index.js';
 import { httpApi } from '../transports/http/index.js';
 import { clientBundle } from '../client/serve.js';
+import { metrics } from '../core/metrics/index.js';
+import { dashboard } from '../dashboard/index.js';
 import { CliError, HELP, parseCli, type CliConfig } from './cli.js';
+import { redacted } from './config.js';
 import { planSecurity, type SecurityPlan } from './security.js';
 
-/** Milliseconds between the shutdown signal and a forced exit. */
-const SHUTDOWN_DEADLINE = 10_000;
-
 async function main(): Promise<void> {
+  const checking = process.argv[2] === 'check-config';
   let config: CliConfig;
   try {
     config = parseCli(process.argv.slice(2), process.env);
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
-    process.stderr.write(`herald: ${err.message}\n\n${HELP}`);
+    if (err.kind === 'usage') process.stderr.write(`herald: ${err.message}\n\n${HELP}`);
+    else process.stderr.write(`herald: invalid configuration:\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
     process.exit(2);
   }
   if (config.help) {
@@ -30,15 +32,36 @@ async function main(): Promise<void> {
   try {
     security = planSecurity(config.security, config.host);
   } catch (err) {
-    process.stderr.write(`herald: ${(err as Error).message}\n`);
+    process.stderr.write(`herald: ${checking ? 'invalid configuration:\n  security: ' : ''}${(err as Error).message}\n`);
     process.exit(2);
   }
+  if (config.command === 'check-config') {
+    process.stdout.write(`${JSON.stringify(redacted(config.config), null, 2)}\n`);
+    return;
+  }
+  const { limits, history, presence, nodeId, shutdownTimeout } = config.config;
+  const ops = [
+    ...(config.config.metrics.enabled ? [metrics()] : []),
+    ...(config.config.dashboard.enabled ? [dashboard({ topic: config.config.dashboard.statsTopic, interval: config.config.dashboard.interval })] : []),
+  ];
   const logger = pino({ name: 'herald', level: config.logLevel });
   for (const [level, message] of security.notices) logger[level](message);
   // Loaded only when asked for: a single node never loads the NATS client.
   const adapter = config.nats === undefined ? undefined
     : (await import('../adapters/nats/index.js')).natsAdapter({ servers: config.nats, prefix: config.natsPrefix });
-  const broker = await createBroker({ port: config.port, host: config.host, transports: [ws(), socketio(), sse(), httpApi({ apiKeys: config.security.apiKeys }), clientBundle()], logger, ...security.options, ...(adapter ? { adapter } : {}) });
+  if (config.config.configFile !== undefined) logger.info({ file: config.config.configFile }, 'configuration file read');
+  const broker = await createBroker({
+    port: config.port,
+    host: config.host,
+    transports: [ws(), socketio(), sse(), httpApi({ apiKeys: config.security.apiKeys }), clientBundle(), ...ops],
+    logger,
+    ...security.options,
+    limits,
+    history,
+    presence,
+    ...(nodeId !== undefined ? { nodeId } : {}),
+    ...(adapter ? { adapter } : {}),
+  });
   const { address, port } = broker.address()!;
   const shown = address.includes(':') ? `[${address}]` : address;
   const secure = security.options.tls !== undefined;
@@ -52,7 +75,7 @@ async function main(): Promise<void> {
     setTimeout(() => {
       logger.error('shutdown deadline passed, exiting');
       process.exit(1);
-    }, SHUTDOWN_DEADLINE).unref();
+    }, shutdownTimeout).unref();
     broker.close().then(
       () => { logger.info('stopped'); process.exit(0); },
       (err: unknown) => { logger.error({ err }, 'shutdown failed'); process.exit(1); },
