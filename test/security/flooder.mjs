@@ -1,6 +1,6 @@
 // Flood client for test/security/floods.test.ts, run in its own process so its CPU does not count
 // against the broker's latency. Plain JS (no tsx startup). Prints one JSON line when done.
-//   node flooder.mjs connect <port> <localAddress> <count> <ms>    WebSocket upgrades, as fast as possible, held open
+//   node flooder.mjs connect <port> <localAddress> <count> <ms>    WebSocket upgrades, held open; refused ones retried at once
 //   node flooder.mjs slowloris <port> <localAddress> <count> <ms>  request headers trickled one byte at a time; a cut socket is replaced
 import { connect } from 'node:net';
 
@@ -37,7 +37,12 @@ function open(i) {
   });
   s.on('close', () => {
     if (mine) return;
-    if (mode === 'connect' && !gotData) stats.refused++;
+    if (mode === 'connect' && !gotData) {
+      stats.refused++;
+      // A flooding client retries at once: keep the pressure on for the whole run.
+      if (!stopping) setTimeout(() => closers.push(open(i++)), 1);
+      return;
+    }
     else { stats.closedByServer++; stats.closeAfterMs.push(Date.now() - born); }
     // A slowloris attacker replaces each socket the server cut after holding it (refusals at accept
     // do not come back: that would be the connection flood, tested on its own).
