@@ -105,7 +105,9 @@ describe('ws transport', () => {
   });
 
   it('closes a client that stops reading with 4008 while the others keep receiving', async () => {
-    const { broker, client } = await startBroker({ limits: { outboundBytes: 64 * 1024 } });
+    // The cap sits far above one turn's worth (10 KiB) so only the stalled reader can reach it,
+    // even when a loaded machine lets the healthy reader fall a few turns behind.
+    const { broker, client } = await startBroker({ limits: { outboundBytes: 512 * 1024 } });
     const slow = await client();
     const fast = await client();
     await slow.request('sub', { topic: 'firehose' });
@@ -113,10 +115,10 @@ describe('ws transport', () => {
     // Stop reading: the kernel buffers fill, then the server's outbound queue passes the cap.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const payload = 'y'.repeat(1024);
-    const count = 12_000; // ~12 MiB: more than loopback socket buffers hold
+    const count = 16_000; // ~16 MiB: more than loopback socket buffers plus the cap hold
     for (let i = 0; i < count; i++) {
       await broker.publish('firehose', { i, payload });
-      if (i % 20 === 0) await new Promise((r) => setImmediate(r)); // ~20 KiB per turn, under the cap
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r)); // ~10 KiB per turn
     }
     const got = await fast.waitForMessages(count, undefined, 20_000);
     expect(got.map((m) => m.data.i)).toEqual([...Array(count).keys()]);
