@@ -8,6 +8,8 @@ import type { BurstParams, BurstResult } from './server-child.js';
 
 export interface FanoutSample {
   nsPerDelivery: number;
+  /** Kernel part of nsPerDelivery. */
+  systemNsPerDelivery: number;
   delivered: number;
   expected: number;
   cpuMs: number;
@@ -19,5 +21,5 @@ export async function fanoutRound(server: Child, clients: Child[], tag: string, 
   const r = await server.call<BurstResult>('burst', params);
   const expected = r.published * subscribers;
   const delivered = (await waitForReceived(clients, tag, before + expected)) - before;
-  return { nsPerDelivery: (r.cpuMicros * 1000) / delivered, delivered, expected, cpuMs: r.cpuMicros / 1000, wallMs: r.wallMs };
+  return { nsPerDelivery: (r.cpuMicros * 1000) / delivered, systemNsPerDelivery: (r.systemMicros * 1000) / delivered, delivered, expected, cpuMs: r.cpuMicros / 1000, wallMs: r.wallMs };
 }

@@ -2,7 +2,7 @@
  * Matching child (scenario `matching`): builds one topic-matching structure with the shared
  * deterministic workload, then answers timed batches of matches and subscribe/unsubscribe churn.
  * One structure per process, so heap per subscription is measured on a clean heap.
- * Usage: matching-child.ts <herald|qlobber|map> <subscriptions>
+ * Usage: matching-child.ts <herald|qlobber|map> <subscriptions> <all|literal>
  */
 import { createRequire } from 'node:module';
 import { Router } from '../../core/router.js';
@@ -80,13 +80,26 @@ function subscriptions(n: number, literalOnly: boolean): string[] {
   return out;
 }
 
-const [kind, nArg] = process.argv.slice(2);
+const [kind, nArg, which] = process.argv.slice(2);
 const n = Number(nArg);
 const matcher = makeMatcher(kind!);
-const patterns = subscriptions(n, kind === 'map');
-const queries = (() => {
+const patterns = subscriptions(n, which === 'literal');
+
+/**
+ * Query topics. `uniform`: any of the 1M topics alike (every match misses a result cache).
+ * `zipf`: rank k drawn with probability ∝ 1/k (log-uniform rank), ranks scattered over the topic
+ * space by a fixed permutation: a few hot topics, a long tail, as publish traffic tends to be.
+ */
+const QUERY_SETS: Record<string, string[]> = (() => {
   const random = rng(7);
-  return Array.from({ length: 100_000 }, () => topicOf(Math.floor(random() * ORGS), Math.floor(random() * ROOMS)));
+  const uniform = Array.from({ length: 100_000 }, () => topicOf(Math.floor(random() * ORGS), Math.floor(random() * ROOMS)));
+  const total = ORGS * ROOMS;
+  const zipf = Array.from({ length: 100_000 }, () => {
+    const rank = Math.min(total - 1, Math.floor(Math.exp(random() * Math.log(total))) - 1);
+    const slot = Number((BigInt(rank) * 2654435761n) % BigInt(total));
+    return topicOf(Math.floor(slot / ROOMS), slot % ROOMS);
+  });
+  return { uniform, zipf };
 })();
 
 serve({
@@ -101,7 +114,8 @@ serve({
     return { subscriptions: patterns.length, buildMs: cpu / 1000, heapBytesPerSubscription: heap / patterns.length };
   },
   /** `count` matches over the fixed query set; CPU µs and a checksum of result sizes. */
-  match: ({ count }: { count: number }) => {
+  match: ({ count, dist }: { count: number; dist: string }) => {
+    const queries = QUERY_SETS[dist]!;
     let total = 0;
     const c0 = cpuMicros();
     for (let i = 0; i < count; i++) total += matcher.count(queries[i % queries.length]!);
@@ -110,6 +124,7 @@ serve({
   /** Churn: `count` unsubscribe + resubscribe pairs, each followed by one match of that topic. */
   churn: ({ count, seed }: { count: number; seed: number }) => {
     const random = rng(seed);
+    const queries = QUERY_SETS.uniform!;
     let total = 0;
     const c0 = cpuMicros();
     for (let i = 0; i < count; i++) {

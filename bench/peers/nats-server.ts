@@ -49,7 +49,7 @@ export async function startNatsServer(cpu?: string): Promise<NatsServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-nats-'));
   const config = path.join(dir, 'nats.conf');
   writeFileSync(config, `listen: 127.0.0.1:${port}\nmax_payload: 1MB\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n`);
-  const child = spawnTracked(NATS_SERVER, ['-c', config], { cpu });
+  const child = spawnTracked(NATS_SERVER, ['-c', config, '-l', path.join(dir, 'nats.log')], { cpu });
   await Promise.all([waitForPort(port), waitForPort(wsPort)]);
   return {
     process: child,

@@ -64,7 +64,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
         return s.nsPerDelivery;
       });
       byConfig.push({ config, samples, cost });
-      ctx.log(`  ${config.payloadBytes} B × burst ${config.burstSize}: ${ARMS.map((a) => `${LABEL[a]} ${Math.round(median(cost[a]))} ns`).join(', ')}`);
+      ctx.log(`  ${config.payloadBytes} B × burst ${config.burstSize}: ${ARMS.map((a) => `${LABEL[a]} ${Math.round(median(cost[a]))} ns (kernel ${Math.round(median(samples[a].map((x) => x.systemNsPerDelivery)))})`).join(', ')}`);
     }
     return report(byConfig, rounds);
   } finally {
