@@ -127,12 +127,23 @@ export class SocketIoTransport implements Transport {
     const nsp = this.nsp;
     if (nsp) {
       nsp.removeAllListeners('connection');
+      // The broker closed the sessions just now: a `herald:close` queued behind this turn's
+      // publications still sits in engine.io's write buffer, and closing the server would drop it.
+      if (this.engine) await drainWriteBuffers(this.engine, this.options.closeTimeout ?? 2000);
       nsp.disconnectSockets(true);
     }
     if (this.engine && this.io) {
       await new Promise<void>((resolve) => this.io!.close(() => resolve()));
     }
   }
+}
+
+/** Waits (at most `timeoutMs`) until no engine.io connection has packets waiting to be written. */
+async function drainWriteBuffers(engine: EngineServer, timeoutMs: number): Promise<void> {
+  const clients = (engine as unknown as { clients: Record<string, { writeBuffer: unknown[]; readyState: string }> }).clients;
+  const deadline = Date.now() + timeoutMs;
+  const waiting = () => Object.values(clients).some((c) => c.readyState !== 'closed' && c.writeBuffer.length > 0);
+  while (waiting() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 }
 
 /** The socket.io transport. */
