@@ -20,7 +20,9 @@ export const SCENARIOS: Scenario[] = [
   scenario('fanout', 'WS fan-out, 1 topic × 1,000 subscribers', './scenarios/fanout.ts'),
   scenario('latency', 'Latency at fixed load, 1,000 subscribers', './scenarios/latency.ts'),
   scenario('socketio', 'socket.io fan-out vs stock socket.io', './scenarios/socketio.ts'),
+  scenario('sse', 'SSE fan-out vs hand-written servers', './scenarios/sse.ts'),
   scenario('matching', 'Topic matching, 1M subscriptions', './scenarios/matching.ts'),
+  scenario('cluster', 'Cross-node via NATS vs single node', './scenarios/cluster.ts'),
   scenario('density', 'Density, 50,000 idle connections', './scenarios/density.ts'),
 ];
 

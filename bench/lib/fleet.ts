@@ -37,7 +37,7 @@ export function startClients(count: number): Child[] {
 const SOURCES_PER_PROCESS = 40;
 
 /** Opens `total` subscribers of `topic` on `port`, split evenly over the load processes. */
-export async function connectGroup(clients: Child[], p: { tag: string; dialect: DialectName; port: number; total: number; topic: string; concurrency?: number }): Promise<{ ms: number }> {
+export async function connectGroup(clients: Child[], p: { tag: string; dialect: DialectName | 'sse'; port: number; total: number; topic: string; concurrency?: number }): Promise<{ ms: number }> {
   const started = Date.now();
   await Promise.all(clients.map((c, k) => {
     const count = Math.floor(p.total / clients.length) + (k < p.total % clients.length ? 1 : 0);

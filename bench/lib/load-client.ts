@@ -6,10 +6,11 @@
 import { serve } from './child-runtime.js';
 import { dialects, nowMicros, stampedPayload, type DialectName, type SubscriberState } from './dialects.js';
 import { encode, newHistogram, type Histogram } from './histogram.js';
+import { SseWireClient } from './sse-wire.js';
 import { WireClient } from './ws-wire.js';
 
 interface Group {
-  clients: WireClient[];
+  clients: { close(): void }[];
   received: number;
   latency: Histogram | undefined;
 }
@@ -18,7 +19,8 @@ const groups = new Map<string, Group>();
 
 export interface ConnectParams {
   tag: string;
-  dialect: DialectName;
+  /** A WebSocket dialect, or 'sse' for text/event-stream subscribers (GET /events?topic=…). */
+  dialect: DialectName | 'sse';
   host: string;
   port: number;
   count: number;
@@ -31,11 +33,27 @@ export interface ConnectParams {
 }
 
 async function connect(p: ConnectParams): Promise<{ connected: number; ms: number }> {
-  const dialect = dialects[p.dialect];
   const group: Group = groups.get(p.tag) ?? { clients: [], received: 0, latency: undefined };
   groups.set(p.tag, group);
   const started = Date.now();
   let next = 0;
+  const sse = async (i: number): Promise<void> => {
+    const client = new SseWireClient({
+      host: p.host, port: p.port, path: `/events?topic=${encodeURIComponent(p.topic)}`,
+      localAddress: `127.0.0.${p.sourceFirst + (i % p.sourceCount)}`,
+      onMessages: (n) => { group.received += n; },
+    });
+    await client.ready();
+    group.clients.push(client);
+  };
+  if (p.dialect === 'sse') {
+    const workers = Array.from({ length: Math.min(p.concurrency ?? 100, p.count) }, async () => {
+      while (next < p.count) await sse(next++);
+    });
+    await Promise.all(workers);
+    return { connected: group.clients.length, ms: Date.now() - started };
+  }
+  const dialect = dialects[p.dialect];
   const one = async (i: number): Promise<void> => {
     const state: SubscriberState = { ready: false };
     let markReady: () => void = () => undefined;

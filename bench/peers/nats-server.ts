@@ -2,7 +2,7 @@
  * nats-server as a peer: its own process (not the system one on 4222), with a WebSocket listener
  * (`websocket { no_tls: true }`) on a free loopback port, pinned like every server under test.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,12 +43,13 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-export async function startNatsServer(cpu?: string): Promise<NatsServer> {
+export async function startNatsServer(cpu?: string, options: { jetstream?: boolean } = {}): Promise<NatsServer> {
   const port = await freePort();
   const wsPort = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-nats-'));
   const config = path.join(dir, 'nats.conf');
-  writeFileSync(config, `listen: 127.0.0.1:${port}\nmax_payload: 1MB\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n`);
+  writeFileSync(config, `listen: 127.0.0.1:${port}\nmax_payload: 1MB\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n` +
+    (options.jetstream ? `jetstream {\n  store_dir: "${path.join(dir, 'js')}"\n}\n` : ''));
   const child = spawnTracked(NATS_SERVER, ['-c', config, '-l', path.join(dir, 'nats.log')], { cpu });
   await Promise.all([waitForPort(port), waitForPort(wsPort)]);
   return {
@@ -57,12 +58,14 @@ export async function startNatsServer(cpu?: string): Promise<NatsServer> {
     port,
     wsPort,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 2000);
-        child.once('exit', () => { clearTimeout(t); resolve(); });
-      });
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 2000);
+          child.once('exit', () => { clearTimeout(t); resolve(); });
+        });
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -22,7 +22,7 @@ interface Sample { connections: number; rssPerConnection: number; heapPerConnect
 
 export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const perProcess = ctx.quick ? 3000 : 16_700;
-  const rounds = ctx.rounds ?? (ctx.quick ? 1 : 2);
+  const rounds = ctx.rounds ?? 1;
   const samples = Object.fromEntries(ARMS.map((a) => [a, [] as Sample[]])) as Record<Arm, Sample[]>;
   const measure = async (arm: Arm): Promise<number> => {
     let servers: Record<string, ServerHandle> | undefined;

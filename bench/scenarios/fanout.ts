@@ -44,7 +44,7 @@ const keyOf = (c: Config): string => `${c.payloadBytes}B-burst${c.burstSize}`;
 
 
 export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const rounds = ctx.rounds ?? (ctx.quick ? 3 : 5);
+  const rounds = ctx.rounds ?? (ctx.quick ? 3 : 4);
   let servers: Record<Arm, ServerHandle> | undefined;
   let clients: Child[] = [];
   try {

@@ -29,7 +29,7 @@ interface RoundResult extends LatencySummary { offered: number; achieved: number
 
 export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const rounds = ctx.rounds ?? 3;
-  const durationMs = ctx.quick ? 1500 : 3000;
+  const durationMs = ctx.quick ? 1500 : 2000;
   let servers: Record<'herald' | 'herald-control' | 'uws', ServerHandle> | undefined;
   let nats: NatsServer | undefined;
   let clients: Child[] = [];
