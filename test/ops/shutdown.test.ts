@@ -65,7 +65,7 @@ describe('graceful shutdown', () => {
     await expect(broker.publish('drain', 'late')).rejects.toThrow(/shutting down/);
   });
 
-  it('the binary leaves NATS on SIGTERM: clients get 1001, its NATS connection goes, the process exits 0', async () => {
+  it('the binary on NATS reports its connection and round trip in /metrics; on SIGTERM clients get 1001, its NATS connection goes, it exits 0', async () => {
     const nats = await startNatsServer();
     onTestFinished(() => nats.stop());
     const { child, port } = await startBinary(['--port', '0', '--nats', nats.url, '--no-dashboard']);
@@ -73,6 +73,12 @@ describe('graceful shutdown', () => {
     expect(await conns()).toBe(1);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(await ready.json()).toMatchObject({ ok: true, checks: { nats: 'ok' } });
+    // The real NATS adapter's state and round trip reach /metrics.
+    const scraped = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(scraped).toMatch(/^herald_nats_connected 1$/m);
+    const rtt = Number(/^herald_nats_rtt_seconds (\S+)$/m.exec(scraped)?.[1]);
+    expect(rtt).toBeGreaterThan(0);
+    expect(rtt).toBeLessThan(1);
     const c = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
     await c.request('sub', { topic: 'bye' });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
