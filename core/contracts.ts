@@ -155,4 +155,23 @@ export interface ClusterAdapter {
   leave(topic: string, client: string): Promise<void>;
   presence(topic: string): Promise<PresenceEntry[]>;
   close(): Promise<void>;
+  /** Optional health counters, read by /metrics and /readyz on scrape (the memory adapter has none). */
+  stats?(): ClusterAdapterStats;
+  /** Optional round-trip time to the cluster in milliseconds; undefined while unreachable. */
+  rtt?(timeoutMs?: number): Promise<number | undefined>;
+}
+
+/** What an adapter that talks to a network reports about it. */
+export interface ClusterAdapterStats {
+  /** True while the connection to the cluster is up. */
+  connected: boolean;
+  /** Publications that reached no other node because the cluster was unreachable (delivered locally only). */
+  lostPublications: number;
+  /** Publications the history store did not confirm in time: sent to other nodes without a position. */
+  unstoredPublications: number;
+  disconnects: number;
+  reconnects: number;
+  /** Publications received from other nodes, and copies of them dropped as duplicates. */
+  received: number;
+  duplicates: number;
 }

@@ -14,7 +14,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
 export { Broker, type BrokerEvents } from './broker.js';
 export type { BrokerApi, BrokerStats, PublishResult } from './broker-api.js';
 export type {
-  Action, AdapterNode, ClusterAdapter, Connection, Encoder, Handshake, Hooks, HistoryQuery, HistoryResult, Principal,
+  Action, AdapterNode, ClusterAdapter, ClusterAdapterStats, Connection, Encoder, Handshake, Hooks, HistoryQuery, HistoryResult, Principal,
   RequestHandler, Transport, TransportHost, UpgradeHandler,
 } from './contracts.js';
 export { CloseCodes, ErrorCodes, HeraldError, type ErrorCode } from './errors.js';

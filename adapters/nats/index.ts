@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { AdapterNode, ClusterAdapter, HistoryQuery, HistoryResult } from '../../core/contracts.js';
+import type { AdapterNode, ClusterAdapter, ClusterAdapterStats, HistoryQuery, HistoryResult } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { Position, PresenceEntry } from '../../core/protocol.js';
 import { matches } from '../../core/topic.js';
@@ -26,20 +26,9 @@ import { Subjects } from './subjects.js';
 export { parseServers, type NatsAdapterOptions } from './options.js';
 export { Subjects } from './subjects.js';
 
-/** Counters of one adapter: what it could not do, and how its NATS connection fared. */
-export interface NatsAdapterStats {
-  /** True while the NATS connection is up. */
-  connected: boolean;
-  /** Publications that did not reach other nodes because NATS was unreachable (delivered locally only). */
-  lostPublications: number;
-  /** Publications JetStream did not confirm in time: sent to other nodes without a position, maybe not in history. */
-  unstoredPublications: number;
-  disconnects: number;
-  reconnects: number;
-  /** Live messages from other nodes: received, handed to the broker, dropped as duplicate copies. */
-  received: number;
+/** Counters of one adapter: the contract's cluster health, plus what it handed to the broker. */
+export interface NatsAdapterStats extends ClusterAdapterStats {
   delivered: number;
-  duplicates: number;
 }
 
 /** Loss is logged at most this often (plus a summary when NATS comes back). */

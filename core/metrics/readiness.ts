@@ -4,6 +4,7 @@
  * (NATS), that connection is up. A node that is alive but not ready keeps serving the clients it
  * has; a load balancer just stops sending it new ones.
  */
+import type { ClusterAdapter } from '../contracts.js';
 import { hasClusterStats } from './registry.js';
 
 export interface Readiness {
@@ -11,7 +12,7 @@ export interface Readiness {
   checks: Record<string, 'ok' | string>;
 }
 
-export function readinessOf(adapter: unknown, closing: boolean): Readiness {
+export function readinessOf(adapter: ClusterAdapter | undefined, closing: boolean): Readiness {
   const checks: Record<string, string> = { broker: closing ? 'shutting down' : 'ok' };
   if (hasClusterStats(adapter)) checks.nats = adapter.stats().connected ? 'ok' : 'disconnected';
   return { ready: Object.values(checks).every((c) => c === 'ok'), checks };

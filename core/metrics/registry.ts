@@ -6,25 +6,15 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { BrokerStats } from '../broker-api.js';
+import type { ClusterAdapter } from '../contracts.js';
 
 /** What the registry reads; a Broker is one. */
 export interface MetricsSource {
   stats(): BrokerStats;
 }
 
-/** The part of the NATS adapter's surface read here (duck-typed: core never imports the adapter). */
-export interface ClusterStatsSource {
-  stats(): {
-    connected: boolean;
-    lostPublications: number;
-    unstoredPublications: number;
-    disconnects: number;
-    reconnects: number;
-    received: number;
-    duplicates: number;
-  };
-  rtt?(timeoutMs?: number): Promise<number | undefined>;
-}
+/** An adapter that reports cluster health (the NATS adapter does; the memory adapter does not). */
+export type ClusterStatsSource = Required<Pick<ClusterAdapter, 'stats'>> & Pick<ClusterAdapter, 'rtt'>;
 
 export interface MetricsRegistryOptions {
   /** Also collect prom-client's default process and Node metrics: CPU, memory, handles, GC, event-loop delay (default true). */
@@ -34,13 +24,13 @@ export interface MetricsRegistryOptions {
 }
 
 /** True when `adapter` reports cluster stats (the NATS adapter does; the memory adapter does not). */
-export function hasClusterStats(adapter: unknown): adapter is ClusterStatsSource {
-  return adapter !== null && typeof adapter === 'object' && typeof (adapter as ClusterStatsSource).stats === 'function';
+export function hasClusterStats(adapter: ClusterAdapter | undefined): adapter is ClusterAdapter & ClusterStatsSource {
+  return typeof adapter?.stats === 'function';
 }
 
 type Reader = (stats: BrokerStats) => number;
 
-export function createMetricsRegistry(source: MetricsSource, adapter: unknown, options: MetricsRegistryOptions = {}): Registry {
+export function createMetricsRegistry(source: MetricsSource, adapter: ClusterAdapter | undefined, options: MetricsRegistryOptions = {}): Registry {
   const registry = options.registry ?? new Registry();
   // One stats() per scrape, shared by every metric's collect() of that scrape (they run in one turn).
   let cached: BrokerStats | undefined;
