@@ -71,6 +71,12 @@ export interface Handshake {
   readonly query: URLSearchParams;
   /** A credential the transport found (Authorization bearer, access_token, socket.io auth.token, auth op). */
   readonly token?: string;
+  /**
+   * False when the client has no way to send an `auth` command later (SSE): a connection without
+   * credentials is then refused at once (4001, which SSE answers as HTTP 401) instead of waiting
+   * for `limits.authTimeout`.
+   */
+  readonly canSendAuth?: boolean;
 }
 
 // ---------------------------------------------------------------- auth hooks

@@ -85,6 +85,7 @@ export class Session {
     this.authenticate(this.handshake)
       .then((principal) => {
         if (principal !== null) this.setPrincipal(principal);
+        else if (this.handshake.canSendAuth === false) this.close(CloseCodes.unauthorized, 'credentials required');
         else if (!this.closed) {
           this.authTimer = setTimeout(() => this.close(CloseCodes.unauthorized, 'authentication timeout'), this.host.limits.authTimeout);
           this.authTimer.unref();

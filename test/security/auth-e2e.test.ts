@@ -134,11 +134,11 @@ describe('JWT on every transport', () => {
     // A stream keeps its allowed topics; each refused one is a herald-error event, never data.
     const forbidden = await readUntil(`http://127.0.0.1:${port}/events?topic=secret`, /forbidden/, { authorization: `Bearer ${t}` });
     expect(forbidden.text).toMatch(/event: herald-error\ndata: .*"forbidden"/);
-    // No token: each topic is refused (unauthorized), and the stream is closed with 4001 at authTimeout.
-    const anonymous = await readUntil(`http://127.0.0.1:${port}/events?topic=room.1`, /"code":4001/);
-    expect(anonymous.text).toMatch(/"code":"unauthorized"/);
-    expect(anonymous.text).toMatch(/event: herald-close\ndata: \{"code":4001/);
-    expect(anonymous.text).not.toMatch(/^data: \{"op":"msg"/m);
+    // No token: an EventSource cannot send `auth` later, so the request is refused at once with 401.
+    const anonymous = await readUntil(`http://127.0.0.1:${port}/events?topic=room.1`, /unauthorized/);
+    expect(anonymous.status).toBe(401);
+    expect(JSON.parse(anonymous.text).error.code).toBe('unauthorized');
+    expect(anonymous.text).not.toMatch(/"op":"msg"/);
   });
 
   it('HTTP API: API key (any topic) or a JWT with publish grants; 401 without, 403 outside the grants', async () => {

@@ -53,7 +53,8 @@ export class SseTransport implements Transport {
       sendError(res, new HeraldError('bad_request', 'use GET'), 405, { allow: 'GET' });
       return;
     }
-    const handshake = handshakeOf(req, 'sse');
+    // An EventSource cannot send an `auth` command: credentials come with the request or never.
+    const handshake = { ...handshakeOf(req, 'sse'), canSendAuth: false };
     let patterns: string[];
     let resume: Map<string, Position> | undefined;
     let resuming: boolean;

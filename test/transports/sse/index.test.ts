@@ -83,6 +83,22 @@ describe('sse transport', () => {
     expect(good.status).toBe(200);
   });
 
+  it('answers 401 at once when no credential came with the request (an EventSource cannot send auth later)', async () => {
+    const b = await broker({}, {
+      hooks: { authenticate: (h) => (h.token === undefined ? null : { user: 'u1' }) },
+      limits: { authTimeout: 60_000 },
+    });
+    const started = Date.now();
+    const anonymous = await b.open('topic=a');
+    await anonymous.waitEnd();
+    expect(anonymous.status).toBe(401);
+    expect(JSON.parse(anonymous.body).error.code).toBe('unauthorized');
+    expect(Date.now() - started).toBeLessThan(30_000); // not the 60 s auth deadline
+    const withToken = await b.open('topic=a&access_token=anything');
+    await ready(withToken);
+    expect(withToken.status).toBe(200);
+  });
+
   it('never lets CR/LF in data forge an event, an event type or an id', async () => {
     const b = await broker();
     const reader = await b.open('topic=t');
