@@ -28,7 +28,8 @@ const VARIANTS: Variant[] = [
 interface RoundResult extends LatencySummary { offered: number; achieved: number; expected: number; drops: number }
 
 export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const rounds = ctx.rounds ?? 3;
+  // p99 near saturation swings widely between rounds on this shared box: more rounds than elsewhere.
+  const rounds = ctx.rounds ?? 5;
   const durationMs = ctx.quick ? 1500 : 2000;
   let servers: Record<'herald' | 'herald-control' | 'uws', ServerHandle> | undefined;
   let nats: NatsServer | undefined;
