@@ -51,6 +51,9 @@ export async function startNatsServer(cpu?: string, options: { jetstream?: boole
   writeFileSync(config, `listen: 127.0.0.1:${port}\nmax_payload: 1MB\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n` +
     (options.jetstream ? `jetstream {\n  store_dir: "${path.join(dir, 'js')}"\n}\n` : ''));
   const child = spawnTracked(NATS_SERVER, ['-c', config, '-l', path.join(dir, 'nats.log')], { cpu });
+  // An interrupted run kills the server (children.ts) but skips stop(): drop its files on exit too.
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   await Promise.all([waitForPort(port), waitForPort(wsPort)]);
   return {
     process: child,
@@ -65,7 +68,8 @@ export async function startNatsServer(cpu?: string, options: { jetstream?: boole
           child.once('exit', () => { clearTimeout(t); resolve(); });
         });
       }
-      rmSync(dir, { recursive: true, force: true });
+      process.removeListener('exit', removeDir);
+      removeDir();
     },
   };
 }
