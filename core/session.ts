@@ -46,6 +46,9 @@ export class Session {
   scheduled = false;
   private recovering = 0;
   private busy = false;
+  /** Publishes handed to the broker and not yet answered, and the chain that answers them in order. */
+  private inFlight = 0;
+  private replies: Promise<void> = Promise.resolve();
   private pending: unknown[] = [];
   private pendingHead = 0;
   private protocolErrors = 0;
@@ -201,8 +204,34 @@ export class Session {
     }
   }
 
-  private async publish(id: number | undefined, topic: string, data: unknown): Promise<void> {
-    if (this.host.hasAuthorize) await this.authorize('publish', topic);
+  /**
+   * Publishes are pipelined: the broker (and so the adapter) gets each one at once, in order, and the
+   * next command does not wait for the previous publish to be acknowledged (a JetStream ack is a
+   * network round trip). Replies still go out in publish order. Past `limits.pendingCommands`
+   * publishes in flight, the session waits for them before reading further commands.
+   */
+  private publish(id: number | undefined, topic: string, data: unknown): void | Promise<void> {
+    if (this.host.hasAuthorize) {
+      const allowed = this.host.authorize(this.principal!, 'publish', topic);
+      // An async decision could reorder publishes if pipelined: this one waits, like other commands.
+      if (allowed instanceof Promise) return this.publishWhenAllowed(allowed, id, topic, data);
+      if (!allowed) throw new HeraldError('forbidden', `publish is not allowed on ${topic}`);
+    }
+    const result = this.host.publish(topic, data);
+    this.inFlight++;
+    this.replies = this.replies
+      .then(() => result)
+      .then(
+        (position) => { if (id !== undefined) this.send({ id, ok: true, ...position }); },
+        (err: unknown) => this.fail({ id }, err),
+      )
+      .finally(() => { this.inFlight--; });
+    if (this.inFlight >= this.host.limits.pendingCommands) return this.replies;
+  }
+
+  private async publishWhenAllowed(allowed: Promise<boolean>, id: number | undefined, topic: string, data: unknown): Promise<void> {
+    if (!(await allowed)) throw new HeraldError('forbidden', `publish is not allowed on ${topic}`);
+    await this.replies; // earlier pipelined publishes answer first
     const result = await this.host.publish(topic, data);
     if (id !== undefined) this.send({ id, ok: true, ...result });
   }

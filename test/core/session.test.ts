@@ -224,3 +224,58 @@ describe('Session: replies larger than the outbound cap', () => {
     expect((await c.request('history', { topic: 'hist', limit: 5 })).messages).toHaveLength(5);
   });
 });
+
+describe('Session: pipelined publishes', () => {
+  it('does not wait for one publish to be acknowledged before the next; replies and deliveries keep publish order', async () => {
+    const { MemoryAdapter } = await import('../../adapters/memory/index.js');
+    const ACK_MS = 40;
+    class SlowAckAdapter extends MemoryAdapter {
+      // Every publish is acknowledged ACK_MS later, like a JetStream round trip.
+      override async publish(topic: string, data: unknown) {
+        const position = await super.publish(topic, data);
+        await sleep(ACK_MS);
+        return position;
+      }
+    }
+    const { client } = await startBroker({ adapter: new SlowAckAdapter() });
+    const sub = await client();
+    await sub.request('sub', { topic: 'burst' });
+    const pub = await client();
+    const N = 50;
+    const started = Date.now();
+    const replies = Array.from({ length: N }, (_, i) => pub.request('pub', { topic: 'burst', data: i }, 10_000));
+    const answered = await Promise.all(replies);
+    const elapsed = Date.now() - started;
+    // Serialised, 50 acks would take at least 50 x 40 ms = 2 s; pipelined they overlap.
+    expect(elapsed).toBeLessThan((N * ACK_MS) / 2);
+    expect(answered.map((r) => r.offset)).toEqual([...Array(N).keys()].map((i) => i + 1));
+    const replyOrder = pub.received.filter((m) => m.id !== undefined).map((m) => m.id);
+    expect(replyOrder).toEqual([...replyOrder].sort((a, b) => a - b));
+    const got = await sub.waitForMessages(N);
+    expect(got.map((m) => m.data)).toEqual([...Array(N).keys()]);
+  });
+
+  it('keeps at most limits.pendingCommands publishes in flight, queues as many more, and refuses the rest with rate_limited', async () => {
+    const { MemoryAdapter } = await import('../../adapters/memory/index.js');
+    let inFlight = 0;
+    let peak = 0;
+    class CountingAdapter extends MemoryAdapter {
+      override async publish(topic: string, data: unknown) {
+        peak = Math.max(peak, ++inFlight);
+        const position = await super.publish(topic, data);
+        await sleep(5);
+        inFlight--;
+        return position;
+      }
+    }
+    const { client } = await startBroker({ adapter: new CountingAdapter(), limits: { pendingCommands: 8 } });
+    const pub = await client();
+    const replies = Array.from({ length: 20 }, (_, i) => pub.request('pub', { topic: 'p', data: i }, 10_000));
+    const answered = await Promise.all(replies);
+    expect(peak).toBe(8);
+    const ok = answered.filter((r) => r.ok);
+    expect(ok.map((r) => r.offset)).toEqual([...Array(16).keys()].map((i) => i + 1)); // 8 in flight + 8 queued
+    expect(answered.filter((r) => !r.ok).map((r) => r.error.code)).toEqual(Array(4).fill('rate_limited'));
+    expect((await pub.request('pub', { topic: 'p', data: 'after' })).offset).toBe(17);
+  });
+});
