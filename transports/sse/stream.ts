@@ -21,6 +21,12 @@ import { dataLines, HEARTBEAT, namedEvent } from './event.js';
 
 /** Publication data lines, shared by all SSE streams. */
 const DATA_KEY = 'sse.data';
+/** Whole events (id and data) shared by the streams that follow only the publication's topic. */
+const SINGLE_TOPIC_KEY = 'sse.single';
+
+const dataOf = (p: Publication): string => `${dataLines(jsonCodec.encode(p.message()) as string)}\n`;
+const singleTopicEvent = (p: Publication): string =>
+  `id: ${encodeEventId(new Map([[p.topic, { offset: p.offset!, epoch: p.epoch! }]]))}\n${p.encoded(DATA_KEY, dataOf) as string}`;
 
 /** How a close code is answered while the response has not started yet. */
 const REFUSALS: Record<number, [status: number, code: string]> = {
@@ -77,8 +83,13 @@ export class SseStream implements Encoder, Connection {
   // ------------------------------------------------------------------ Encoder
 
   publication(pub: Publication): Chunk {
-    if (pub.offset !== undefined && this.literals.has(pub.topic)) this.advance(pub.topic, { offset: pub.offset, epoch: pub.epoch! });
-    return `id: ${this.currentId()}\n${pub.encoded(DATA_KEY, (p) => `${dataLines(jsonCodec.encode(p.message()) as string)}\n`) as string}`;
+    if (pub.offset !== undefined && this.literals.has(pub.topic)) {
+      this.advance(pub.topic, { offset: pub.offset, epoch: pub.epoch! });
+      // A stream that follows this one literal topic only: its id names nothing but this
+      // publication's position, the same for every such stream, so the whole event is shared.
+      if (this.positions.size === 1) return pub.encoded(SINGLE_TOPIC_KEY, singleTopicEvent);
+    }
+    return `id: ${this.currentId()}\n${pub.encoded(DATA_KEY, dataOf) as string}`;
   }
 
   encode(message: ServerMessage): Chunk {
