@@ -69,7 +69,7 @@ export class HttpHost {
         refuseUpgrade(socket, 429, 'Too Many Requests');
         return true;
       }
-      socket.once('close', admitted);
+      socket.on('close', admitted); // fires once; once() would add a wrapper per connection
     }
     handler(req, socket, head);
     return true;
@@ -93,7 +93,7 @@ export class HttpHost {
         refuse(res, 429, 'limit_exceeded', 'too many connections from this address');
         return true;
       }
-      res.once('close', admitted);
+      res.on('close', admitted);
     }
     handler(req, res);
     return true;
@@ -125,9 +125,12 @@ export class HttpHost {
         socket.destroy();
         return;
       }
-      socket.once('close', admitted);
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      // One plain listener: 'close' fires once, and each once() would cost a wrapper per socket.
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        admitted();
+      });
     });
     own.on('clientError', (_err, socket) => socket.destroy());
     this.server = own;

@@ -44,11 +44,21 @@ export class Publication {
 
   /** The bytes for `key`, produced by `encode` the first time any subscriber asks. */
   encoded(key: string, encode: (p: Publication) => Chunk): Chunk {
-    if (this.k1 === key) return this.v1!;
-    if (this.k2 === key) return this.v2!;
-    const found = this.more?.get(key);
-    if (found !== undefined) return found;
-    const value = encode(this);
+    return this.cached(key) ?? this.store(key, encode(this));
+  }
+
+  /** The `msg` push as `encoder` writes it, encoded once per encoder key. */
+  encodedFor(encoder: { readonly key: string; encode(message: MsgPush): Chunk }): Chunk {
+    return this.cached(encoder.key) ?? this.store(encoder.key, encoder.encode(this.message()));
+  }
+
+  private cached(key: string): Chunk | undefined {
+    if (this.k1 === key) return this.v1;
+    if (this.k2 === key) return this.v2;
+    return this.more?.get(key);
+  }
+
+  private store(key: string, value: Chunk): Chunk {
     if (this.k1 === undefined) { this.k1 = key; this.v1 = value; }
     else if (this.k2 === undefined) { this.k2 = key; this.v2 = value; }
     else (this.more ??= new Map()).set(key, value);

@@ -21,6 +21,9 @@ export interface Subscription {
 }
 
 const ANONYMOUS: Principal = Object.freeze({ user: null });
+const NO_COMMANDS = Object.freeze([]) as unknown as unknown[];
+const NO_HEADERS = Object.freeze({});
+const NO_QUERY = new URLSearchParams();
 /** The empty outbound queue; enqueue() replaces it rather than pushing (frozen: a push would throw). */
 const NO_CHUNKS = Object.freeze([]) as unknown as Chunk[];
 /** Live publications held for one recovering subscription before the client counts as a slow consumer. */
@@ -30,7 +33,8 @@ const STRIKE_MEMORY_MS = 1000;
 
 export class Session {
   readonly id: string;
-  readonly handshake: Handshake;
+  /** What the client presented. Headers and query are kept only while an authenticate hook may need them (see start()). */
+  handshake: Handshake;
   readonly transport: string;
   /** Undefined until authenticated (only while an authenticate hook is configured). */
   principal: Principal | undefined;
@@ -39,7 +43,6 @@ export class Session {
   private readonly host: SessionHost;
   private readonly connection: Connection;
   private readonly encoder: Encoder;
-  private readonly encodePublication: (pub: Publication) => Chunk;
   private queue: Chunk[] = [];
   private queuedBytes = 0;
   /** Set while this session waits in the broker's flush list. */
@@ -48,8 +51,9 @@ export class Session {
   private busy = false;
   /** Publishes handed to the broker and not yet answered, and the chain that answers them in order. */
   private inFlight = 0;
-  private replies: Promise<void> = Promise.resolve();
-  private pending: unknown[] = [];
+  private replies: Promise<void> | undefined;
+  /** Commands waiting while a command runs; an empty array is shared until something waits. */
+  private pending: unknown[] = NO_COMMANDS;
   private pendingHead = 0;
   private protocolErrors = 0;
   private closed = false;
@@ -68,20 +72,28 @@ export class Session {
     this.handshake = handshake;
     this.transport = handshake.transport;
     this.rate = new TokenBucket(host.limits.messageRate, host.limits.messageBurst);
-    const encode = (pub: Publication): Chunk => encoder.encode(pub.message());
-    this.encodePublication = encoder.publication
-      ? (pub) => encoder.publication!(pub)
-      : (pub) => pub.encoded(encoder.key, encode);
+  }
+
+  /** This connection's bytes for a publication: shared per encoder key unless the encoder makes its own. */
+  private encodePublication(pub: Publication): Chunk {
+    const encoder = this.encoder;
+    return encoder.publication === undefined ? pub.encodedFor(encoder) : encoder.publication(pub);
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  /** Runs the authenticate hook on the handshake; commands wait until it settles. */
+  /**
+   * Runs the authenticate hook on the handshake; commands wait until it settles. Without the hook
+   * nothing reads the handshake again after the 'connect' event, so its headers and query are let
+   * go (about half a kilobyte per idle connection).
+   */
   start(): void {
     if (!this.host.hasAuthenticate) {
       this.principal = ANONYMOUS;
+      const { transport, remoteAddress } = this.handshake;
+      this.handshake = { transport, remoteAddress, headers: NO_HEADERS, query: NO_QUERY };
       return;
     }
     this.busy = true;
@@ -114,7 +126,8 @@ export class Session {
         this.fail(raw, new HeraldError('rate_limited', 'too many commands waiting'));
         return;
       }
-      this.pending.push(raw);
+      if (this.pending === NO_COMMANDS) this.pending = [raw];
+      else this.pending.push(raw);
       return;
     }
     this.run(raw);
@@ -159,7 +172,7 @@ export class Session {
       this.run(next);
     }
     if (this.pendingHead === this.pending.length) {
-      this.pending = [];
+      this.pending = NO_COMMANDS;
       this.pendingHead = 0;
     }
   }
@@ -219,13 +232,16 @@ export class Session {
     }
     const result = this.host.publish(topic, data);
     this.inFlight++;
-    this.replies = this.replies
+    this.replies = (this.replies ?? Promise.resolve())
       .then(() => result)
       .then(
         (position) => { if (id !== undefined) this.send({ id, ok: true, ...position }); },
         (err: unknown) => this.fail({ id }, err),
       )
-      .finally(() => { this.inFlight--; });
+      .finally(() => {
+        // At zero this link is the chain's tail (a new publish would have counted first): drop it.
+        if (--this.inFlight === 0) this.replies = undefined;
+      });
     if (this.inFlight >= this.host.limits.pendingCommands) return this.replies;
   }
 
@@ -450,7 +466,7 @@ export class Session {
     clearTimeout(this.authTimer);
     this.queue = [];
     this.queuedBytes = 0;
-    this.pending = [];
+    this.pending = NO_COMMANDS;
     this.host.removed(this, code);
   }
 }

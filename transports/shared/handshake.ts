@@ -4,14 +4,18 @@ import type { Handshake } from '../../core/contracts.js';
 
 /** Reads the credential from `Authorization: Bearer`, else the `access_token` query parameter (RFC 6750). */
 export function handshakeOf(req: IncomingMessage, transport: string, token?: string): Handshake {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // Only the query string is parsed: a URL object would stay reachable from its searchParams for
+  // the whole life of the connection.
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
+  const query = new URLSearchParams(q === -1 ? '' : target.slice(q + 1));
   const auth = req.headers.authorization;
   const bearer = auth !== undefined && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
   return {
     transport,
     remoteAddress: req.socket?.remoteAddress ?? '',
     headers: req.headers,
-    query: url.searchParams,
-    token: token || bearer || url.searchParams.get('access_token') || undefined,
+    query,
+    token: token || bearer || query.get('access_token') || undefined,
   };
 }
