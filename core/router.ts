@@ -15,14 +15,18 @@ interface Entry<T> {
 class TrieNode<T> {
   readonly children = new Map<string, TrieNode<T>>();
   star: TrieNode<T> | undefined;
-  /** Values whose pattern ends at this node. */
-  readonly here = new Set<T>();
+  /** Values whose pattern ends at this node (created on first use: most nodes are only a path). */
+  here: Entry<T> | undefined;
   /** Values whose pattern is this node's prefix followed by '>'. */
-  readonly rest = new Set<T>();
+  rest: Entry<T> | undefined;
   isEmpty(): boolean {
-    return this.here.size === 0 && this.rest.size === 0 && this.children.size === 0 && this.star === undefined;
+    return !this.here?.values.size && !this.rest?.values.size && this.children.size === 0 && this.star === undefined;
   }
 }
+
+const newEntry = <T>(): Entry<T> => ({ values: new Set(), list: undefined });
+/** The entry's values as an array, kept until the next change: matching iterates arrays, not Sets. */
+const listOf = <T>(entry: Entry<T>): readonly T[] => (entry.list ??= [...entry.values]);
 
 const EMPTY: readonly never[] = Object.freeze([]);
 /** Up to this many candidate values, a match dedups with Array.includes instead of a Set. */
@@ -66,12 +70,16 @@ export class Router<T> {
     const last = tokens.length - 1;
     for (let i = 0; i < last; i++) node = child(node, tokens[i]!, true)!;
     const tail = tokens[last]!;
-    let set: Set<T>;
-    if (tail === '>') set = node.rest;
-    else set = child(node, tail, true)!.here;
-    if (set.has(value)) return false;
-    if (set.size === 0) this.wildcardPatterns++;
-    set.add(value);
+    let entry: Entry<T>;
+    if (tail === '>') entry = (node.rest ??= newEntry());
+    else {
+      const leaf = child(node, tail, true)!;
+      entry = (leaf.here ??= newEntry());
+    }
+    if (entry.values.has(value)) return false;
+    if (entry.values.size === 0) this.wildcardPatterns++;
+    entry.values.add(value);
+    entry.list = undefined;
     this.cache.clear();
     return true;
   }
@@ -96,15 +104,16 @@ export class Router<T> {
     }
     if (node === undefined) return false;
     const tail = tokens[last]!;
-    let set: Set<T> | undefined;
-    if (tail === '>') set = node.rest;
+    let entry: Entry<T> | undefined;
+    if (tail === '>') entry = node.rest;
     else {
       const leaf = child(node, tail, false);
       if (leaf) path.push(leaf);
-      set = leaf?.here;
+      entry = leaf?.here;
     }
-    if (set === undefined || !set.delete(value)) return false;
-    if (set.size === 0) this.wildcardPatterns--;
+    if (entry === undefined || !entry.values.delete(value)) return false;
+    entry.list = undefined;
+    if (entry.values.size === 0) this.wildcardPatterns--;
     prune(path, tokens);
     this.cache.clear();
     return true;
@@ -119,7 +128,7 @@ export class Router<T> {
     for (let i = 0; i < last && node; i++) node = child(node, tokens[i]!, false);
     if (node === undefined) return 0;
     const tail = tokens[last]!;
-    return tail === '>' ? node.rest.size : (child(node, tail, false)?.here.size ?? 0);
+    return (tail === '>' ? node.rest : child(node, tail, false)?.here)?.values.size ?? 0;
   }
 
   /**
@@ -130,24 +139,24 @@ export class Router<T> {
     if (this.wildcardPatterns === 0) return this.exactList(topic);
     const cached = this.cache.get(topic);
     if (cached !== undefined) return cached;
-    // The literal subscribers' snapshot array (shared with the no-wildcard path) plus the matching
-    // wildcard value sets; small results dedup with includes() rather than a fresh Set.
+    // Every source is an array snapshot (literal subscribers, then each matching wildcard entry).
+    // One non-empty source is returned as it is; small unions dedup with includes(), not a Set.
     const literal = this.exactList(topic);
-    const sets: Set<T>[] = [];
-    collect(this.root, topic.split('.'), 0, sets);
+    const sources: (readonly T[])[] = [];
+    collect(this.root, topic.split('.'), 0, sources);
     let result: readonly T[];
-    if (sets.length === 0) result = literal;
-    else if (literal.length === 0 && sets.length === 1) result = [...sets[0]!];
+    if (sources.length === 0) result = literal;
+    else if (literal.length === 0 && sources.length === 1) result = sources[0]!;
     else {
       let size = literal.length;
-      for (const set of sets) size += set.size;
+      for (const source of sources) size += source.length;
       if (size <= SMALL_MATCH) {
         const out = literal.slice();
-        for (const set of sets) for (const v of set) if (!out.includes(v)) out.push(v);
+        for (const source of sources) for (let k = 0; k < source.length; k++) if (!out.includes(source[k]!)) out.push(source[k]!);
         result = out;
       } else {
         const found = new Set<T>(literal);
-        for (const set of sets) for (const v of set) found.add(v);
+        for (const source of sources) for (let k = 0; k < source.length; k++) found.add(source[k]!);
         result = [...found];
       }
     }
@@ -158,7 +167,7 @@ export class Router<T> {
   private exactList(topic: string): readonly T[] {
     const entry = this.exact.get(topic);
     if (entry === undefined) return EMPTY;
-    return (entry.list ??= [...entry.values]);
+    return listOf(entry);
   }
 }
 
@@ -236,11 +245,11 @@ function prune<T>(path: TrieNode<T>[], tokens: string[]): void {
 }
 
 /** Pushes the non-empty value sets of the patterns matching `tokens` from `i` on. */
-function collect<T>(node: TrieNode<T>, tokens: string[], i: number, out: Set<T>[]): void {
+function collect<T>(node: TrieNode<T>, tokens: string[], i: number, out: (readonly T[])[]): void {
   // '>' at this node matches when at least one token remains.
-  if (i < tokens.length && node.rest.size > 0) out.push(node.rest);
+  if (i < tokens.length && node.rest !== undefined && node.rest.values.size > 0) out.push(listOf(node.rest));
   if (i === tokens.length) {
-    if (node.here.size > 0) out.push(node.here);
+    if (node.here !== undefined && node.here.values.size > 0) out.push(listOf(node.here));
     return;
   }
   const next = node.children.get(tokens[i]!);
