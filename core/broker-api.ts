@@ -21,6 +21,8 @@ export interface BrokerStats {
   /** Publications queued to sessions (one per matching session). */
   deliveries: number;
   slowConsumerCloses: number;
+  /** Sessions closed with 4008 because the cluster link broke and they may have missed publications. */
+  gapCloses: number;
   /** Messages discarded because their session was closed as a slow consumer (queued or held while recovering). */
   droppedMessages: number;
   /** Subscribes with `since` answered recovered:true / recovered:false. */

@@ -58,7 +58,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   private closing: Promise<void> | undefined;
   private readonly counters = {
     publicationsIn: 0, publicationsFromCluster: 0, deliveries: 0, slowConsumerCloses: 0, droppedMessages: 0,
-    recoveriesComplete: 0, recoveriesIncomplete: 0, authFailures: 0,
+    recoveriesComplete: 0, recoveriesIncomplete: 0, authFailures: 0, gapCloses: 0,
   };
   private readonly disconnects: Record<string, number> = {};
 
@@ -86,6 +86,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
         this.deliver(pub);
       },
       presenceEvent: (kind, topic, entry) => this.presenceEvent(kind, topic, entry),
+      missed: (patterns) => this.missed(patterns),
     };
     await this.adapter.start(node);
     for (const transport of this.transports) await transport.attach(this.hostFor(transport));
@@ -169,6 +170,23 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   private presenceEvent(kind: 'join' | 'leave', topic: string, entry: PresenceEntry): void {
     const message = { op: kind, topic, ...entry };
     for (const s of this.presenceWatchers.match(topic)) s.send(message);
+  }
+
+  /** Closes the subscribers of patterns whose publications may have been lost upstream (4008: reconnect and recover). */
+  private missed(patterns: readonly string[]): void {
+    const lost = new Set(patterns);
+    let closed = 0;
+    for (const session of [...this.sessions]) {
+      for (const pattern of session.subscriptions.keys()) {
+        if (lost.has(pattern)) {
+          session.close(CloseCodes.slowConsumer, 'publications may have been missed: reconnect and recover');
+          closed++;
+          break;
+        }
+      }
+    }
+    this.counters.gapCloses += closed;
+    if (closed > 0) this.logger.warn({ patterns: lost.size, sessions: closed }, 'cluster link interrupted: subscribers closed with 4008 to recover');
   }
 
   schedule(session: Session): void {

@@ -120,6 +120,12 @@ export interface AdapterNode {
   deliver(pub: Publication): void;
   /** Hands a presence change on another node to this node's subscribers. */
   presenceEvent(kind: 'join' | 'leave', topic: string, entry: PresenceEntry): void;
+  /**
+   * Publications on these patterns may not have reached this node (its link to the cluster broke,
+   * or the cluster dropped messages). The broker closes their local subscribers with 4008 so that
+   * they reconnect and recover from history, or learn `recovered: false`: never a silent gap.
+   */
+  missed(patterns: readonly string[]): void;
 }
 
 export interface HistoryQuery {

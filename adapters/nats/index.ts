@@ -150,6 +150,8 @@ export class NatsAdapter implements ClusterAdapter {
             }
             this.presenceReplica?.reconnected();
             void this.store?.check();
+            // Other nodes' publications of the outage never reached this node's subscribers.
+            this.node?.missed(this.interest?.patterns ?? []);
             break;
           }
           case 'error':
@@ -157,6 +159,7 @@ export class NatsAdapter implements ClusterAdapter {
             break;
           case 'slowConsumer':
             logger.warn({ subject: s.sub.getSubject(), pending: s.pending }, 'NATS slow consumer: messages dropped by the client');
+            this.node?.missed(this.interest?.patternOf(s.sub) ?? []);
             break;
           case 'staleConnection':
             logger.warn('NATS connection stale (pings unanswered); reconnecting');

@@ -45,6 +45,12 @@ export class Interest {
     return [...this.subs.keys()];
   }
 
+  /** The pattern a NATS subscription serves, as a list (empty when it is not one of ours). */
+  patternOf(sub: unknown): string[] {
+    for (const [pattern, s] of this.subs) if (s === sub) return [pattern];
+    return [];
+  }
+
   /** True when the pattern was new (the caller then flushes so the server has it). */
   add(pattern: string): boolean {
     if (this.subs.has(pattern)) return false;

@@ -28,6 +28,8 @@ const defaultHistory: History = { size: 100, ttl: 60_000, topics: ['>'], maxTopi
 
 export interface RecordingNode extends AdapterNode {
   readonly delivered: Publication[];
+  /** Patterns the adapter reported as possibly missed. */
+  readonly gaps: string[][];
   readonly events: { kind: 'join' | 'leave'; topic: string; entry: PresenceEntry }[];
 }
 
@@ -35,6 +37,7 @@ let counter = 0;
 export function recordingNode(history: Partial<History> = {}): RecordingNode {
   const delivered: Publication[] = [];
   const events: RecordingNode['events'] = [];
+  const gaps: string[][] = [];
   return {
     id: `node${++counter}x${process.pid}`,
     logger: pino({ level: 'silent' }),
@@ -43,6 +46,8 @@ export function recordingNode(history: Partial<History> = {}): RecordingNode {
     events,
     deliver: (pub) => delivered.push(pub),
     presenceEvent: (kind, topic, entry) => events.push({ kind, topic, entry }),
+    gaps,
+    missed: (patterns) => gaps.push([...patterns]),
   };
 }
 

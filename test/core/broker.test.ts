@@ -164,3 +164,32 @@ describe('memory cluster: several brokers in one process', () => {
     expect(await join).toMatchObject({ op: 'join', topic: 'room.9', user: null });
   });
 });
+
+describe('Broker: a gap reported by the cluster adapter', () => {
+  it('closes the subscribers of the affected patterns with 4008 and no one else', async () => {
+    const { MemoryAdapter } = await import('../../adapters/memory/index.js');
+    let node: import('../../core/contracts.js').AdapterNode | undefined;
+    class Capturing extends MemoryAdapter {
+      override async start(n: import('../../core/contracts.js').AdapterNode) {
+        node = n;
+        return super.start(n);
+      }
+    }
+    const { broker, client } = await startBroker({ adapter: new Capturing() });
+    const hit = await client();
+    const wild = await client();
+    const spared = await client();
+    const idle = await client();
+    await hit.request('sub', { topic: 'feed.a' });
+    await wild.request('sub', { topic: 'feed.*' });
+    await spared.request('sub', { topic: 'other' });
+    node!.missed(['feed.a', 'feed.*']);
+    expect(await hit.waitClose()).toBe(4008);
+    expect(await wild.waitClose()).toBe(4008);
+    expect(hit.closeReason).toMatch(/missed/);
+    await sleep(30);
+    expect(spared.closeCode).toBeUndefined();
+    expect(idle.closeCode).toBeUndefined();
+    expect(broker.stats().gapCloses).toBe(2);
+  });
+});
