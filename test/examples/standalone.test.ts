@@ -19,8 +19,9 @@ describe('examples/standalone', () => {
     // presence.events: chat.> subscribers see others join.
     await a.request('sub', { topic: 'chat.lobby' });
     const b = await TestClient.connect(url);
+    const joined = a.next((m) => m.op === 'join'); // before b subscribes: next() sees future messages only
     await b.request('sub', { topic: 'chat.lobby' });
-    await a.next((m) => m.op === 'join');
+    await joined;
     // dashboard stats on ops.stats.<node>.
     await a.request('sub', { topic: 'ops.stats.standalone-1' });
     const [stats] = await a.waitForMessages(1, 'ops.stats.standalone-1', 5000);

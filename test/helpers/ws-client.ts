@@ -61,7 +61,7 @@ export class TestClient {
     return reply;
   }
 
-  /** Resolves with the first message (already received or future) matching `test`... future only. */
+  /** Resolves with the first FUTURE message matching `test`: register it before the action that causes the message. */
   next(test: (m: Message) => boolean, timeoutMs = 5000): Promise<Message> {
     return new Promise((resolve, reject) => {
       const waiter = { test, resolve: (m: Message) => { clearTimeout(timer); resolve(m); } };
