@@ -1,7 +1,7 @@
 /**
  * A session is one client connection as the core sees it: its principal, its subscriptions, the
- * commands it sends (processed in order, one at a time when a command waits on I/O) and its
- * outbound queue, flushed once per event-loop turn (DESIGN.md §7).
+ * commands it sends (processed in order; publishes are pipelined, other commands that wait on I/O
+ * hold the ones behind them) and its outbound queue, flushed once per event-loop turn (DESIGN.md §7).
  */
 import type { Connection, Encoder, Handshake, Principal } from './contracts.js';
 import { CloseCodes, HeraldError, toHeraldError } from './errors.js';
@@ -43,7 +43,7 @@ export class Session {
   private readonly host: SessionHost;
   private readonly connection: Connection;
   private readonly encoder: Encoder;
-  private queue: Chunk[] = [];
+  private queue: Chunk[] = NO_CHUNKS;
   private queuedBytes = 0;
   /** Set while this session waits in the broker's flush list. */
   scheduled = false;
@@ -415,7 +415,7 @@ export class Session {
     this.queuedBytes += chunk.length;
     if (this.queuedBytes + this.connection.bufferedAmount > this.host.limits.outboundBytes) {
       this.host.slowConsumer(this, this.queue.length);
-      this.queue = [];
+      this.queue = NO_CHUNKS;
       this.queuedBytes = 0;
       this.close(CloseCodes.slowConsumer, 'slow consumer');
       return;
@@ -464,7 +464,7 @@ export class Session {
   private release(code: number): void {
     clearTimeout(this.expiryTimer);
     clearTimeout(this.authTimer);
-    this.queue = [];
+    this.queue = NO_CHUNKS;
     this.queuedBytes = 0;
     this.pending = NO_COMMANDS;
     this.host.removed(this, code);
