@@ -21,7 +21,7 @@ const limitsSchema = z.object({
   maxSubscriptions: positiveInt.default(128),
   /** Protocol errors (bad_request, invalid_topic) tolerated before closing with 4400. */
   protocolErrors: positiveInt.default(10),
-  /** Commands queued behind a slow (async) one before further commands get rate_limited. */
+  /** Publishes in flight per connection (pipelined), and commands queued behind them or a slow one, before further commands get rate_limited. */
   pendingCommands: positiveInt.default(256),
   /** Milliseconds an unauthenticated connection may wait for `auth` before 4001. */
   authTimeout: positiveInt.default(10_000),
