@@ -7,7 +7,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startBinary } from '../helpers/binary.js';
-import { chromiumUnavailable, launchChromium } from '../helpers/chromium.js';
+import { browserTest, launchChromium } from '../helpers/chromium.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 const SCREENSHOT = 'test-artifacts/dashboard.png';
@@ -30,13 +30,7 @@ async function until(tab: Page, id: string, test: (n: number) => boolean, what: 
 }
 
 describe('dashboard', () => {
-  if (chromiumUnavailable !== undefined) {
-    console.warn(`dashboard browser test skipped: ${chromiumUnavailable}`);
-    it.skip(`shows live stats and publishes over each transport (${chromiumUnavailable})`, () => undefined);
-    return;
-  }
-
-  it('shows live stats and lets a visitor subscribe and publish over WebSocket, socket.io and SSE', async () => {
+  browserTest('shows live stats and lets a visitor subscribe and publish over WebSocket, socket.io and SSE', async () => {
     const { port } = await startBinary(['--port', '0'], { HERALD_DASHBOARD_INTERVAL: '200' });
     const chromium = await launchChromium();
     close = chromium.close;

@@ -4,13 +4,12 @@
  * three ways a browser can, and sees every publication on all three.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Transport } from '../../core/contracts.js';
 import { httpApi } from '../../transports/http/index.js';
 import { socketio } from '../../transports/socketio/index.js';
 import { sse } from '../../transports/sse/index.js';
 import { ws } from '../../transports/ws/index.js';
 import { startBroker } from '../helpers/broker.js';
-import { chromiumUnavailable, launchChromium } from '../helpers/chromium.js';
+import { browserTest, launchChromium, pageTransport } from '../helpers/chromium.js';
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>herald</title>
@@ -38,30 +37,13 @@ window.publishAll = async (n) => {
 };
 </script></body></html>`;
 
-/** Serves the test page at '/' from the broker itself. */
-const page: Transport = {
-  name: 'page',
-  attach(host) {
-    host.onRequest('/', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(PAGE);
-    });
-  },
-  async close() {},
-};
+const page = pageTransport('/', PAGE);
 
 let close: (() => Promise<void>) | undefined;
 afterAll(async () => { await close?.(); });
 
 describe('browser', () => {
-  if (chromiumUnavailable !== undefined) {
-    // The one allowed skip: no Chromium on this machine, and it could not be installed.
-    console.warn(`browser test skipped: ${chromiumUnavailable}`);
-    it.skip(`native WebSocket, EventSource and socket.io client see every publication (${chromiumUnavailable})`, () => undefined);
-    return;
-  }
-
-  it('native WebSocket, EventSource and the socket.io bundle see every publication', async () => {
+  browserTest('native WebSocket, EventSource and the socket.io bundle see every publication', async () => {
     const b = await startBroker({ transports: [ws(), socketio(), sse(), httpApi(), page] });
     const chromium = await launchChromium();
     close = chromium.close;

@@ -6,12 +6,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { clientBundle } from '../../client/serve.js';
-import { createBroker, type Broker, type Transport } from '../../core/index.js';
+import { createBroker, type Broker } from '../../core/index.js';
 import { ws } from '../../transports/ws/index.js';
-import { chromiumUnavailable, launchChromium } from '../helpers/chromium.js';
+import { browserTest, chromiumUnavailable, launchChromium, pageTransport } from '../helpers/chromium.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
-if (chromiumUnavailable) console.log(`browser client test skipped: ${chromiumUnavailable}`);
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>herald client</title>
 <script type="module">
@@ -33,17 +32,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** The page comes from the broker itself (a page fulfilled by the test runner counts as public to Chromium's local network checks). */
-const testPage: Transport = {
-  name: 'test-page',
-  attach(host) {
-    host.onRequest('/index.html', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(PAGE);
-    });
-  },
-  close: async () => undefined,
-};
+const testPage = pageTransport('/index.html', PAGE);
 
 function brokerOn(port: number): Promise<Broker> {
   return createBroker({ port, transports: [ws(), clientBundle(), testPage], logger: false });
@@ -52,7 +41,7 @@ function brokerOn(port: number): Promise<Broker> {
 type Log = { messages: number[]; subscribed: { recovered: boolean; resubscribed: boolean }[]; states: string[] };
 const readLog = (page: Page): Promise<Log> => page.evaluate(() => (window as unknown as { log: Log }).log);
 
-it.skipIf(chromiumUnavailable !== undefined)('the /client.js bundle subscribes, recovers after a cut and reports recovered:false after a restart', async () => {
+browserTest('the /client.js bundle subscribes, recovers after a cut and reports recovered:false after a restart', async () => {
   let broker = await brokerOn(0);
   const port = broker.address()!.port;
   let proxy: TcpProxy | undefined;

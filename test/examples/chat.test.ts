@@ -4,20 +4,14 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chromiumUnavailable, launchChromium } from '../helpers/chromium.js';
+import { browserTest, launchChromium } from '../helpers/chromium.js';
 import { portsIn, runExample } from '../helpers/example.js';
 
 let close: (() => Promise<void>) | undefined;
 afterAll(async () => { await close?.(); });
 
 describe('examples/chat', () => {
-  if (chromiumUnavailable !== undefined) {
-    console.warn(`chat example test skipped: ${chromiumUnavailable}`);
-    it.skip(`three transports in one room (${chromiumUnavailable})`, () => undefined);
-    return;
-  }
-
-  it('three visitors on WebSocket, socket.io and SSE share a room: presence, messages, history', async () => {
+  browserTest('three visitors on WebSocket, socket.io and SSE share a room: presence, messages, history', async () => {
     const { line } = await runExample('examples/chat/server.ts', { PORT: '0' });
     const [port] = portsIn(line);
     const chromium = await launchChromium();

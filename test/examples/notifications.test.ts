@@ -5,7 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chromiumUnavailable, launchChromium } from '../helpers/chromium.js';
+import { browserTest, launchChromium } from '../helpers/chromium.js';
 import { portsIn, runExample } from '../helpers/example.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -51,13 +51,7 @@ describe('examples/notifications', () => {
     await alice.close();
   }, 30_000);
 
-  if (chromiumUnavailable !== undefined) {
-    console.warn(`notifications browser test skipped: ${chromiumUnavailable}`);
-    it.skip(`two browser users see only their own notifications (${chromiumUnavailable})`, () => undefined);
-    return;
-  }
-
-  it('two browser users, logged in with their own JWT, each see only their own notifications', async () => {
+  browserTest('two browser users, logged in with their own JWT, each see only their own notifications', async () => {
     const { line } = await runExample('examples/notifications/server.ts', { PORT: '0' });
     const [port] = portsIn(line);
     const chromium = await launchChromium();

@@ -6,6 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { it } from 'vitest';
+import type { Transport } from '../../core/contracts.js';
 
 const EXECUTABLE = '/usr/bin/chromium';
 
@@ -37,5 +39,35 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
     close: async () => {
       await browser.close().catch(() => undefined);
     },
+  };
+}
+
+/**
+ * `it` for a test that needs the browser. Where Chromium cannot be had it is skipped under the same
+ * name, with the reason printed and in the name: the only skip the project allows.
+ */
+export function browserTest(name: string, fn: () => Promise<void>, timeout?: number): void {
+  if (chromiumUnavailable === undefined) {
+    it(name, fn, timeout);
+    return;
+  }
+  console.warn(`browser test skipped (${name}): ${chromiumUnavailable}`);
+  it.skip(`${name} (${chromiumUnavailable})`, () => undefined);
+}
+
+/**
+ * Serves one HTML page from the broker itself: Chromium treats a page fulfilled by the test runner
+ * as public and blocks its connections to loopback (local network access checks).
+ */
+export function pageTransport(path: string, html: string): Transport {
+  return {
+    name: 'test-page',
+    attach(host) {
+      host.onRequest(path, (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(html);
+      });
+    },
+    close: async () => undefined,
   };
 }
