@@ -23,5 +23,5 @@ export class HeraldClientError extends Error {
 
 /** Server error codes worth retrying: the same command can succeed later. */
 export function isTransient(code: ClientErrorCode): boolean {
-  return code === 'internal' || code === 'rate_limited' || code === 'timeout' || code === 'disconnected' || code === 'transport';
+  return code === 'internal' || code === 'unavailable' || code === 'rate_limited' || code === 'timeout' || code === 'disconnected' || code === 'transport';
 }

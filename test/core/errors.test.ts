@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CloseCodes, ErrorCodes, HeraldError, toHeraldError } from '../../core/errors.js';
 
@@ -5,8 +6,15 @@ import { CloseCodes, ErrorCodes, HeraldError, toHeraldError } from '../../core/e
 describe('error registry', () => {
   it('pins the error codes of protocol v1', () => {
     expect(Object.keys(ErrorCodes)).toEqual([
-      'bad_request', 'invalid_topic', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'limit_exceeded', 'unsupported', 'internal',
+      'bad_request', 'invalid_topic', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'limit_exceeded', 'unsupported', 'internal', 'unavailable',
     ]);
+  });
+
+  it('documents every error code in docs/protocol.md', () => {
+    const page = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+    const section = page.slice(page.indexOf('## Error codes'), page.indexOf('## Close codes'));
+    const documented = [...section.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]);
+    expect(documented).toEqual(Object.keys(ErrorCodes));
   });
 
   it('pins the close codes', () => {
