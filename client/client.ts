@@ -535,6 +535,17 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
       for (const sub of this.wildcards) if (matches(sub.topic, topic)) deliver(sub);
       return;
     }
+    if (op === 'unsub') {
+      // The server dropped the subscription because publications may have been missed (reason
+      // `gap`): subscribe again with `since`; `subscribed` then says whether anything is missing.
+      const sub = this.subscriptions.get(message.topic as string);
+      const connection = this.connection;
+      if (sub && connection && this.currentState === 'connected') {
+        sub.connectionLost();
+        this.sendSubscribe(sub, connection);
+      }
+      return;
+    }
     if (op === 'reset') {
       // SSE fallback: a reopened stream could not resume these topics: say so, as a resubscribe would.
       for (const topic of message.topics as string[]) {

@@ -22,7 +22,8 @@ export interface BrokerStats {
   deliveries: number;
   slowConsumerCloses: number;
   /** Sessions closed with 4008 because the cluster link broke and they may have missed publications. */
-  gapCloses: number;
+  /** Subscriptions dropped with an `unsub` push (reason `gap`) because publications on them may have been missed. */
+  gapUnsubscribes: number;
   /** Messages discarded because their session was closed as a slow consumer (queued or held while recovering). */
   droppedMessages: number;
   /** Subscribes with `since` answered recovered:true / recovered:false. */

@@ -58,7 +58,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   private closing: Promise<void> | undefined;
   private readonly counters = {
     publicationsIn: 0, publicationsFromCluster: 0, deliveries: 0, slowConsumerCloses: 0, droppedMessages: 0,
-    recoveriesComplete: 0, recoveriesIncomplete: 0, authFailures: 0, gapCloses: 0,
+    recoveriesComplete: 0, recoveriesIncomplete: 0, authFailures: 0, gapUnsubscribes: 0,
   };
   private readonly disconnects: Record<string, number> = {};
 
@@ -172,21 +172,19 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     for (const s of this.presenceWatchers.match(topic)) s.send(message);
   }
 
-  /** Closes the subscribers of patterns whose publications may have been lost upstream (4008: reconnect and recover). */
+  /**
+   * Publications on these patterns may have been lost upstream and the adapter could not repair
+   * them: each local subscription of one of them is dropped with an `unsub` push (reason `gap`), so
+   * its client resubscribes with `since` and learns whether anything is missing. Connections stay.
+   */
   private missed(patterns: readonly string[]): void {
     const lost = new Set(patterns);
-    let closed = 0;
+    let dropped = 0;
     for (const session of [...this.sessions]) {
-      for (const pattern of session.subscriptions.keys()) {
-        if (lost.has(pattern)) {
-          session.close(CloseCodes.slowConsumer, 'publications may have been missed: reconnect and recover');
-          closed++;
-          break;
-        }
-      }
+      for (const pattern of [...session.subscriptions.keys()]) if (lost.has(pattern) && session.gap(pattern)) dropped++;
     }
-    this.counters.gapCloses += closed;
-    if (closed > 0) this.logger.warn({ patterns: lost.size, sessions: closed }, 'cluster link interrupted: subscribers closed with 4008 to recover');
+    this.counters.gapUnsubscribes += dropped;
+    if (dropped > 0) this.logger.warn({ patterns: patterns.length, subscriptions: dropped }, 'publications may have been missed: subscriptions told to resubscribe (unsub, reason gap)');
   }
 
   schedule(session: Session): void {
@@ -250,8 +248,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
       this.emit('occupied', pattern);
     }
     await ready;
-    this.emit('subscribe', session, pattern);
     const outcome: SubscribeOutcome = { position: undefined, replay: [], recovered: false };
+    // Gone while interest was set up: its cleanup already ran (a join now would be a ghost).
+    if (session.subscriptions.get(pattern) !== sub) return outcome;
+    this.emit('subscribe', session, pattern);
     if (!sub.literal) return outcome;
     if (this.tracksPresence(pattern)) {
       const entry = this.entryOf(session);

@@ -42,6 +42,12 @@ export type ServerMessage =
   | { id: number; ok: false; error: { code: string; message: string } }
   | MsgPush
   | ({ op: 'join' | 'leave'; topic: string } & PresenceEntry)
+  /**
+   * The server dropped this subscription: `gap` means publications on it may have been missed (the
+   * node's cluster link broke and they could not be repaired from history). The client resubscribes
+   * with `since` and learns from `recovered` whether anything is missing. The connection stays.
+   */
+  | { op: 'unsub'; topic: string; reason: 'gap' }
   | { op: 'error'; error: { code: string; message: string } };
 
 const OPS = new Set<string>(['auth', 'sub', 'unsub', 'pub', 'presence', 'history', 'ping']);

@@ -13,6 +13,11 @@ export class Publication {
   readonly epoch: string | undefined;
   /** The node that accepted it; lets adapters and metrics tell local from remote. */
   readonly origin: string | undefined;
+  /**
+   * Where it sits in the adapter's one order across topics (the JetStream stream sequence, the
+   * memory bus's counter), when the adapter has one: a replay of several topics interleaves by it.
+   */
+  readonly sequence: number | undefined;
   // Two inline slots cover the usual case (one or two encoders in use) without a Map per message.
   private k1: string | undefined;
   private v1: Chunk | undefined;
@@ -21,12 +26,13 @@ export class Publication {
   private more: Map<string, Chunk> | undefined;
   private push: MsgPush | undefined;
 
-  constructor(topic: string, data: unknown, offset?: number, epoch?: string, origin?: string) {
+  constructor(topic: string, data: unknown, offset?: number, epoch?: string, origin?: string, sequence?: number) {
     this.topic = topic;
     this.data = data;
     this.offset = offset;
     this.epoch = epoch;
     this.origin = origin;
+    this.sequence = sequence;
   }
 
   /** The protocol object `{op:'msg', topic, data, offset?, epoch?}`, built once. */

@@ -6,7 +6,7 @@
 import type { Connection, Encoder, Handshake, Principal } from './contracts.js';
 import { CloseCodes, HeraldError, toHeraldError } from './errors.js';
 import type { SessionHost, SubscribeOutcome } from './session-host.js';
-import { commandId, parseCommand, type Command, type ServerMessage } from './protocol.js';
+import { commandId, parseCommand, type Command, type Position, type ServerMessage } from './protocol.js';
 import type { Chunk, Publication } from './publication.js';
 import { TokenBucket } from './limits/token-bucket.js';
 
@@ -18,7 +18,27 @@ export interface Subscription {
   readonly presence: boolean;
   /** While the subscription recovers from history, live publications wait here. */
   buffer: Publication[] | undefined;
+  /** A gap was reported while it was still subscribing: it is dropped (unsub, reason gap) right after its reply. */
+  gapped?: boolean;
+  /** While its reply is being sent: the newest replayed position (live copies up to it are duplicates). */
+  last?: Position | undefined;
 }
+
+/** A subscribe whose history is read, waiting to be answered with the others of its batch. */
+interface Settled {
+  readonly sub: Subscription;
+  readonly since: Position | undefined;
+  readonly id: number | undefined;
+  readonly outcome: SubscribeOutcome;
+}
+
+/** Is this raw command a `sub` with `since` (one more recovery to answer together)? */
+function isRecovery(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && (raw as { op?: unknown }).op === 'sub' && (raw as { since?: unknown }).since !== undefined;
+}
+
+/** Publish order across topics: the adapter's sequence when it has one, else the offset. */
+const byPosition = (a: Publication, b: Publication): number => (a.sequence ?? a.offset ?? 0) - (b.sequence ?? b.offset ?? 0);
 
 const ANONYMOUS: Principal = Object.freeze({ user: null });
 const NO_COMMANDS = Object.freeze([]) as unknown as unknown[];
@@ -56,6 +76,8 @@ export class Session {
   private pending: unknown[] = NO_COMMANDS;
   private pendingHead = 0;
   private protocolErrors = 0;
+  /** Subscribes answered together (see answerSubscribes); undefined when none waits. */
+  private settled: Settled[] | undefined;
   private closed = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   private authTimer: NodeJS.Timeout | undefined;
@@ -151,6 +173,7 @@ export class Session {
   }
 
   private run(raw: unknown): void {
+    if (this.settled !== undefined && !isRecovery(raw)) this.answerSubscribes();
     let result: void | Promise<void>;
     try {
       result = this.execute(parseCommand(raw));
@@ -179,6 +202,7 @@ export class Session {
 
   private fail(raw: unknown, err: unknown): void {
     if (this.closed) return;
+    this.answerSubscribes();
     const error = toHeraldError(err);
     if (error.code === 'internal') this.host.logger.error({ err, session: this.id }, 'command failed');
     const id = commandId(raw);
@@ -255,6 +279,7 @@ export class Session {
   private async subscribe(cmd: Extract<Command, { op: 'sub' }>): Promise<void> {
     const { id, topic } = cmd;
     if (this.subscriptions.has(topic)) {
+      this.answerSubscribes();
       if (id !== undefined) this.send({ id, ok: true });
       return;
     }
@@ -264,6 +289,7 @@ export class Session {
     if (this.host.hasAuthorize) await this.authorize('subscribe', topic);
     if (this.closed) return;
     if (this.subscriptions.has(topic)) {
+      this.answerSubscribes();
       if (id !== undefined) this.send({ id, ok: true });
       return;
     }
@@ -283,39 +309,87 @@ export class Session {
       }
       throw err;
     }
-    // From here to the end is one synchronous block: replayed publications, then the reply, then
-    // whatever arrived live meanwhile (minus duplicates); no publication can slip in between.
-    let last = cmd.since;
-    let recovered = outcome.recovered;
-    if (outcome.replay.length > 0) {
-      const chunks = outcome.replay.map((pub) => this.encodePublication(pub));
+    (this.settled ??= []).push({ sub, since: cmd.since, id, outcome });
+    // Recoveries sent back to back (a client resubscribing after a reconnect, an SSE stream of
+    // several topics) are answered together, so that their replays interleave in publish order.
+    if (!isRecovery(this.pending[this.pendingHead])) this.answerSubscribes();
+  }
+
+  /**
+   * One synchronous block: the replayed publications of every settled subscribe (interleaved by
+   * position across topics), then the replies in command order, then whatever arrived live
+   * meanwhile (minus duplicates); no publication can slip in between.
+   */
+  private answerSubscribes(): void {
+    const settled = this.settled;
+    if (settled === undefined) return;
+    this.settled = undefined;
+    if (this.closed) return;
+    let replay: Publication[] = [];
+    for (const s of settled) if (s.outcome.replay.length > 0) replay = replay.concat(s.outcome.replay);
+    if (settled.length > 1) replay.sort(byPosition);
+    let replayed = false;
+    if (replay.length > 0) {
+      const chunks = replay.map((pub) => this.encodePublication(pub));
       // A backlog bigger than the outbound cap would trip 4008, and the client would reconnect to
       // recover the same backlog forever: say recovered:false instead, so it reloads its state.
-      if (this.fits(chunks)) {
-        for (const chunk of chunks) this.enqueue(chunk);
-        const newest = outcome.replay[outcome.replay.length - 1]!;
-        last = { offset: newest.offset!, epoch: newest.epoch! };
-      } else {
-        recovered = false;
+      replayed = this.fits(chunks);
+      if (replayed) for (const chunk of chunks) this.enqueue(chunk);
+    }
+    for (const { sub, since, id, outcome } of settled) {
+      let last = since;
+      let recovered = outcome.recovered;
+      if (outcome.replay.length > 0) {
+        if (replayed) {
+          const newest = outcome.replay[outcome.replay.length - 1]!;
+          last = { offset: newest.offset!, epoch: newest.epoch! };
+        } else recovered = false;
+      }
+      if (id !== undefined) {
+        const reply: Record<string, unknown> = { id, ok: true };
+        if (outcome.position) { reply.offset = outcome.position.offset; reply.epoch = outcome.position.epoch; }
+        if (since !== undefined) reply.recovered = recovered;
+        this.send(reply as ServerMessage);
+      }
+      if (since !== undefined) this.host.recovery(recovered);
+      sub.last = recovered ? last : undefined;
+    }
+    for (const { sub } of settled) {
+      const buffered = sub.buffer;
+      if (buffered) {
+        sub.buffer = undefined;
+        this.recovering--;
+        const after = sub.last;
+        for (const pub of buffered) {
+          if (after && pub.epoch === after.epoch && pub.offset !== undefined && pub.offset <= after.offset) continue;
+          this.push(pub);
+        }
+      }
+      sub.last = undefined;
+      if (sub.gapped) {
+        sub.gapped = false;
+        this.gap(sub.pattern);
       }
     }
-    if (id !== undefined) {
-      const reply: Record<string, unknown> = { id, ok: true };
-      if (outcome.position) { reply.offset = outcome.position.offset; reply.epoch = outcome.position.epoch; }
-      if (cmd.since !== undefined) reply.recovered = recovered;
-      this.send(reply as ServerMessage);
+  }
+
+  /**
+   * Publications on `pattern` may have been missed upstream: drops the subscription and tells the
+   * client (`{op:'unsub', topic, reason:'gap'}`), which resubscribes with `since`. A subscription
+   * still being set up is dropped right after its reply, so the client sees reply, then unsub.
+   * Returns true when a subscription was (or will be) dropped.
+   */
+  gap(pattern: string): boolean {
+    const sub = this.subscriptions.get(pattern);
+    if (sub === undefined || this.closed) return false;
+    if (sub.buffer !== undefined) {
+      sub.gapped = true;
+      return true;
     }
-    if (cmd.since !== undefined) this.host.recovery(recovered);
-    const buffered = sub.buffer;
-    if (buffered) {
-      sub.buffer = undefined;
-      this.recovering--;
-      const after = recovered ? last : undefined;
-      for (const pub of buffered) {
-        if (after && pub.epoch === after.epoch && pub.offset !== undefined && pub.offset <= after.offset) continue;
-        this.push(pub);
-      }
-    }
+    this.subscriptions.delete(pattern);
+    this.send({ op: 'unsub', topic: pattern, reason: 'gap' });
+    this.host.unsubscribe(this, sub).catch((err: unknown) => this.host.logger.warn({ err, session: this.id }, 'unsubscribe after a gap failed'));
+    return true;
   }
 
   private async unsubscribe(id: number | undefined, topic: string): Promise<void> {

@@ -28,6 +28,8 @@ export class MemoryBus {
   readonly histories = new Map<string, TopicHistory>();
   readonly presence = new Map<string, Map<string, { entry: PresenceEntry; node: string }>>();
   private generation = 0;
+  /** One order across every topic of the bus (Publication.sequence). */
+  sequence = 0;
 
   historyOf(topic: string, maxTopics: number, touch: boolean): TopicHistory {
     let h = this.histories.get(topic);
@@ -82,7 +84,7 @@ export class MemoryAdapter implements ClusterAdapter {
     let pub: Publication;
     if (this.keepsHistory(topic)) {
       const { size, ttl, maxTopics } = self.node.history;
-      pub = this.bus.historyOf(topic, maxTopics, true).append(topic, data, size, ttl, Date.now(), self.node.id);
+      pub = this.bus.historyOf(topic, maxTopics, true).append(topic, data, size, ttl, Date.now(), self.node.id, ++this.bus.sequence);
     } else {
       pub = new Publication(topic, data, undefined, undefined, self.node.id);
     }

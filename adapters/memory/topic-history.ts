@@ -18,8 +18,9 @@ export class TopicHistory {
     this.epoch = epoch;
   }
 
-  append(topic: string, data: unknown, size: number, ttl: number, now: number, origin: string): Publication {
-    const pub = new Publication(topic, data, ++this.offset, this.epoch, origin);
+  /** `sequence`: the bus-wide counter, so that a replay of several topics can interleave in publish order. */
+  append(topic: string, data: unknown, size: number, ttl: number, now: number, origin: string, sequence: number): Publication {
+    const pub = new Publication(topic, data, ++this.offset, this.epoch, origin, sequence);
     this.entries.push({ pub, at: now });
     this.trim(size, ttl, now);
     return pub;

@@ -180,7 +180,7 @@ export class StreamHistory {
 
   private publication(topic: string, m: StoredMsg, epoch: string): Publication {
     const env = unpack<StoredEnvelope>(m.data);
-    return new Publication(topic, env.d, m.seq, epoch, env.o);
+    return new Publication(topic, env.d, m.seq, epoch, env.o, m.seq);
   }
 
   async read(topic: string, query: HistoryQuery): Promise<HistoryResult> {

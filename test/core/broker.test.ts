@@ -166,7 +166,7 @@ describe('memory cluster: several brokers in one process', () => {
 });
 
 describe('Broker: a gap reported by the cluster adapter', () => {
-  it('closes the subscribers of the affected patterns with 4008 and no one else', async () => {
+  it('drops the affected subscriptions with an unsub push (reason gap), closes no connection, touches no one else', async () => {
     const { MemoryAdapter } = await import('../../adapters/memory/index.js');
     let node: import('../../core/contracts.js').AdapterNode | undefined;
     class Capturing extends MemoryAdapter {
@@ -183,13 +183,21 @@ describe('Broker: a gap reported by the cluster adapter', () => {
     await hit.request('sub', { topic: 'feed.a' });
     await wild.request('sub', { topic: 'feed.*' });
     await spared.request('sub', { topic: 'other' });
+    await spared.request('sub', { topic: 'feed.b' });
+    const hitPush = hit.next((m) => m.op === 'unsub');
+    const wildPush = wild.next((m) => m.op === 'unsub');
     node!.missed(['feed.a', 'feed.*']);
-    expect(await hit.waitClose()).toBe(4008);
-    expect(await wild.waitClose()).toBe(4008);
-    expect(hit.closeReason).toMatch(/missed/);
-    await sleep(30);
-    expect(spared.closeCode).toBeUndefined();
-    expect(idle.closeCode).toBeUndefined();
-    expect(broker.stats().gapCloses).toBe(2);
+    // Per subscription, never the connection: an unsub push with reason gap, then resubscribe with since.
+    expect(await hitPush).toEqual({ op: 'unsub', topic: 'feed.a', reason: 'gap' });
+    expect(await wildPush).toEqual({ op: 'unsub', topic: 'feed.*', reason: 'gap' });
+    expect(broker.stats().gapUnsubscribes).toBe(2);
+    await broker.publish('feed.a', 'after');
+    await broker.publish('feed.b', 'b');
+    expect((await spared.waitForMessages(1, 'feed.b'))[0]!.data).toBe('b');
+    // hit no longer holds feed.a until it resubscribes; its connection and other state stay.
+    const back = await hit.request('sub', { topic: 'feed.a', since: { offset: 0, epoch: (await broker.position('feed.a'))!.epoch } });
+    expect(back.recovered).toBe(true);
+    expect(hit.messages('feed.a').map((m) => m.data)).toEqual(['after']);
+    for (const c of [hit, wild, spared, idle]) expect(c.closeCode).toBeUndefined();
   });
 });

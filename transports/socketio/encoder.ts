@@ -1,7 +1,8 @@
 /**
  * Server messages as socket.io events. Publications become the `message` event, one prebuilt frame
  * per publication shared by every socket.io subscriber of the namespace (pub.encoded); presence
- * pushes become `join`/`leave`; errors without a command become `herald:error`. Replies cannot be
+ * pushes become `join`/`leave`; a subscription dropped by the server becomes `herald:unsub`; errors
+ * without a command become `herald:error`. Replies cannot be
  * prebuilt (socket.io acks carry the client's packet id, which only socket.io knows), so they wait in
  * `replies` and the connection hands each to its ack callback in stream order.
  */
@@ -38,6 +39,9 @@ export class SocketIoEncoder implements Encoder {
         const { op, ...payload } = message;
         return eventFrame(this.namespace, op, payload);
       }
+      case 'unsub':
+        // The server dropped a subscription (reason `gap`): the client subscribes again with `since`.
+        return eventFrame(this.namespace, 'herald:unsub', { topic: message.topic, reason: message.reason });
       default:
         return eventFrame(this.namespace, 'herald:error', message.error);
     }

@@ -62,6 +62,8 @@ export class SseStream implements Encoder, Connection {
   private unanswered: number;
   private readonly subscribed: string[] = [];
   private readonly notResumed: string[] = [];
+  /** Set by a gap: the stream ends after the current write, and EventSource resumes by Last-Event-ID. */
+  private ending = false;
 
   constructor(res: ServerResponse, setup: StreamSetup) {
     this.res = res;
@@ -96,6 +98,12 @@ export class SseStream implements Encoder, Connection {
     if ('id' in message) return this.answered(message);
     if (message.op === 'error') return namedEvent('herald-error', jsonCodec.encode({ error: message.error }) as string);
     if (message.op === 'msg') return `${dataLines(jsonCodec.encode(message) as string)}\n`;
+    if (message.op === 'unsub') {
+      // A stream follows a fixed set of topics, so a subscription dropped for a gap ends the stream:
+      // EventSource reconnects by itself with Last-Event-ID, which resumes (or resets) every topic.
+      this.ending = true;
+      return namedEvent('herald-close', JSON.stringify({ code: CloseCodes.slowConsumer, reason: `publications on ${message.topic} may have been missed`, reconnect: true }));
+    }
     return namedEvent(message.op, jsonCodec.encode(message) as string);
   }
 
@@ -148,9 +156,14 @@ export class SseStream implements Encoder, Connection {
         'x-accel-buffering': 'no',
       });
       res.write(`retry: ${this.setup.retry}\n\n${body}`);
-      return;
-    }
-    if (body.length > 0) res.write(body);
+    } else if (body.length > 0) res.write(body);
+    if (this.ending) this.end();
+  }
+
+  private end(): void {
+    const res = this.res;
+    res.end();
+    setTimeout(() => { if (!res.writableFinished) res.destroy(); }, this.setup.closeTimeout).unref();
   }
 
   /** A comment line that keeps proxies from timing the stream out. */

@@ -134,6 +134,24 @@ describe('sse transport', () => {
     expect(Object.fromEntries([...decodeEventId(second.id)!].map(([t, p]) => [t, p.offset]))).toEqual({ 'a.one': 7, 'b.two': 6 });
   });
 
+  it('resumes several topics in publish order across them (a1, b1, a2, b2), not grouped by topic', async () => {
+    const b = await broker();
+    const first = await b.open('topic=r.a&topic=r.b');
+    await ready(first);
+    await b.broker.publish('r.a', 'a0');
+    await first.waitFor(() => first.messages().length === 1, 'a0');
+    const id = first.id;
+    first.close();
+    for (const data of ['a1', 'b1', 'a2', 'b2']) await b.broker.publish(`r.${data[0]}`, data);
+    const second = await b.open('topic=r.a&topic=r.b', { 'last-event-id': id });
+    await ready(second);
+    expect(second.messages().map((m) => m.data)).toEqual(['a1', 'b1', 'a2', 'b2']);
+    expect(JSON.parse(second.named('herald-ready')[0]!.data)).toMatchObject({ recovered: true });
+    // Each event's id still resumes every topic from where that event left it.
+    const ids = second.events.filter((e) => e.event === 'message').map((e) => Object.fromEntries([...decodeEventId(e.lastEventId)!].map(([t, p]) => [t, p.offset])));
+    expect(ids.at(-1)).toEqual({ 'r.a': 3, 'r.b': 2 });
+  });
+
   it('says herald-reset for what it cannot resume: wildcards, unreadable ids, lost history', async () => {
     const b = await broker();
     const first = await b.open('topic=a&topic=w.*');
