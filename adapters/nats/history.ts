@@ -183,6 +183,58 @@ export class StreamHistory {
     return new Publication(topic, env.d, m.seq, epoch, env.o, m.seq);
   }
 
+  /** The stream's last sequence and epoch now (a new pattern's repair floor). */
+  async position(): Promise<{ seq: number; epoch: string }> {
+    this.jsm ??= await jetstreamManager(this.nc, { timeout: this.options.requestTimeoutMs });
+    const info = await this.jsm.streams.info(this.stream);
+    this.noteStream(info);
+    return { seq: info.state.last_seq, epoch: this.epoch! };
+  }
+
+  /**
+   * Gap repair: per pattern, the stored publications after `from[pattern]` (STREAM.MSG.GET with a
+   * wildcard next_by_subj, on the stream leader), merged in stream order. A pattern is reported lost
+   * when its publications may be incomplete: the stream is another epoch than `epoch` (recreated),
+   * was trimmed past the start (age, total count), a topic holds as many messages after the start
+   * as its per-subject limit (older ones may have been dropped), or there are more than `limit`.
+   */
+  async after(from: ReadonlyMap<string, number>, epoch: string | undefined, limit: number): Promise<{ publications: Publication[]; lost: string[] }> {
+    this.jsm ??= await jetstreamManager(this.nc, { timeout: this.options.requestTimeoutMs });
+    const info = await this.jsm.streams.info(this.stream);
+    this.noteStream(info);
+    const streamEpoch = this.epoch!;
+    const patterns = [...from.keys()];
+    if (epoch !== undefined && epoch !== streamEpoch) return { publications: [], lost: patterns };
+    const { first_seq: firstSeq, last_seq: lastSeq } = info.state;
+    const perSubject = info.config.max_msgs_per_subject > 0 ? info.config.max_msgs_per_subject : this.settings.size;
+    const bySeq = new Map<number, Publication>();
+    const lost: string[] = [];
+    let read = 0;
+    for (const [pattern, start] of from) {
+      if (start >= lastSeq) continue;
+      // Removed oldest-first past the start: something after it may be gone (other topics' messages
+      // count too, so this can be pessimistic, never wrong).
+      if (firstSeq > start + 1 && lastSeq > 0) { lost.push(pattern); continue; }
+      const perTopic = new Map<string, number>();
+      let seq = start + 1;
+      let complete = true;
+      for (;;) {
+        const m = await this.get({ seq, next_by_subj: this.subjects.stored(pattern) });
+        if (m === null) break;
+        if (++read > limit) { complete = false; break; }
+        const topic = m.subject.slice(this.subjects.prefix.length + 3);
+        const count = (perTopic.get(topic) ?? 0) + 1;
+        perTopic.set(topic, count);
+        if (count >= perSubject) { complete = false; break; }
+        if (!bySeq.has(m.seq)) bySeq.set(m.seq, this.publication(topic, m, streamEpoch));
+        if (m.seq >= lastSeq) break;
+        seq = m.seq + 1;
+      }
+      if (!complete) lost.push(pattern);
+    }
+    return { publications: [...bySeq.values()].sort((a, b) => a.offset! - b.offset!), lost };
+  }
+
   async read(topic: string, query: HistoryQuery): Promise<HistoryResult> {
     this.jsm ??= await jetstreamManager(this.nc, { timeout: this.options.requestTimeoutMs });
     const info = await this.jsm.streams.info(this.stream);

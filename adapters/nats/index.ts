@@ -4,10 +4,11 @@
  * nodes with interest; history (and so recovery on any node) lives in JetStream; presence is
  * replicated between nodes with heartbeats. docs/cluster-nats.md describes the design.
  *
- * Failure behaviour: the connection reconnects forever and nats.js restores every subscription.
- * While NATS is unreachable the broker keeps delivering locally; publications cannot reach other
- * nodes then, and each one is counted (stats().lostPublications) and logged, never queued without
- * bound and never thrown at the publisher.
+ * Failure behaviour (docs/cluster-nats.md): the connection reconnects forever and nats.js restores
+ * every subscription. While NATS is unreachable, publications wait in a bounded outbox (outbox.ts)
+ * and are acknowledged once stored and sent; past the bound they are refused with `unavailable`.
+ * When the link is back, what this node's subscribers missed is read back from JetStream and
+ * delivered in order (repair.ts); only what cannot be repaired is reported to the broker, per pattern.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -15,11 +16,13 @@ import type { Logger } from 'pino';
 import type { AdapterNode, ClusterAdapter, ClusterAdapterStats, HistoryQuery, HistoryResult } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { Position, PresenceEntry } from '../../core/protocol.js';
-import { matches } from '../../core/topic.js';
+import { covers, matches } from '../../core/topic.js';
 import { pack, type LiveEnvelope } from './envelope.js';
 import { StreamHistory } from './history.js';
 import { Interest } from './interest.js';
 import { resolveNatsOptions, type NatsAdapterOptions, type ResolvedNatsOptions } from './options.js';
+import { Outbox } from './outbox.js';
+import { GapRepair, MAX_REPAIRED } from './repair.js';
 import { ClusterPresence } from './presence.js';
 import { Subjects } from './subjects.js';
 
@@ -29,10 +32,30 @@ export { Subjects } from './subjects.js';
 /** Counters of one adapter: the contract's cluster health, plus what it handed to the broker. */
 export interface NatsAdapterStats extends ClusterAdapterStats {
   delivered: number;
+  /** Publications waiting in the outbox for NATS, and refused with `unavailable` so far. */
+  outbox: number;
+  refusedPublications: number;
+  /** Gap repairs run, publications they delivered, patterns they had to report as missed. */
+  repairs: number;
+  repairedPublications: number;
+  unrepairedPatterns: number;
 }
 
 /** Loss is logged at most this often (plus a summary when NATS comes back). */
 const LOSS_LOG_INTERVAL_MS = 5000;
+/** Stored live copies kept until a flush confirms the server has them (re-sent after a reconnect otherwise). */
+const MAX_UNCONFIRMED = 10_000;
+/** At most one confirming flush this often while live copies are unconfirmed. */
+const CONFIRM_INTERVAL_MS = 20;
+
+/** send(): NATS went away before the publication was stored or sent. */
+const LINK_BROKE = Symbol('link broke');
+
+interface SentLive {
+  readonly n: number;
+  readonly subject: string;
+  readonly bytes: Uint8Array;
+}
 
 const timeout = (ms: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
 
@@ -57,10 +80,18 @@ export class NatsAdapter implements ClusterAdapter {
   private outage: { since: number; lost: number } | undefined;
   private lastLossLog = 0;
   private readonly historyCache = new Map<string, boolean>();
+  private readonly outbox: Outbox;
+  /** True while the outbox is being sent after a reconnect: new publications queue behind it. */
+  private draining = false;
+  private repair: GapRepair | undefined;
+  /** Stored live copies sent but not yet confirmed by a flush (re-sent after a reconnect). */
+  private unconfirmed: SentLive[] = [];
+  private confirming = false;
 
   constructor(options: NatsAdapterOptions = {}) {
     this.options = resolveNatsOptions(options);
     this.subjects = new Subjects(this.options.prefix, this.options.stream);
+    this.outbox = new Outbox({ maxBytes: this.options.outboxBytes, maxAgeMs: this.options.outboxAgeMs });
   }
 
   private get self(): AdapterNode {
@@ -106,7 +137,21 @@ export class NatsAdapter implements ClusterAdapter {
             `(is JetStream enabled? nats-server -js; or set history.size to 0): ${(err as Error).message}`, { cause: err });
         }
       }
-      this.interest = new Interest(nc, this.subjects, node.id, logger, (pub) => node.deliver(pub));
+      const repair = (this.repair = new GapRepair({
+        nodeId: node.id, logger, patienceMs: o.publishTimeoutMs,
+        deliver: (pub) => node.deliver(pub),
+        missed: (patterns) => node.missed(patterns),
+        connected: () => this.connected && !this.closed,
+        patterns: () => this.interest?.patterns ?? [],
+        repairable: (pattern) => this.repairable(pattern),
+        ready: async () => { await this.nc!.flush(); },
+        read: (from, epoch) => this.store!.after(from, epoch, MAX_REPAIRED),
+      }));
+      if (this.store) {
+        const now = await this.store.position();
+        repair.known(now.seq, now.epoch);
+      }
+      this.interest = new Interest(nc, this.subjects, node.id, logger, (pub) => repair.live(pub));
       const presenceEvent = (kind: 'join' | 'leave', topic: string, entry: PresenceEntry) => {
         try { node.presenceEvent(kind, topic, entry); } catch (err) { logger.error({ err, topic }, 'local presence push failed'); }
       };
@@ -134,7 +179,8 @@ export class NatsAdapter implements ClusterAdapter {
             this.connected = false;
             this.counters.disconnects++;
             this.outage = { since: Date.now(), lost: 0 };
-            logger.warn({ server: s.server }, 'NATS connection lost; reconnecting (local delivery continues, publications stay on this node)');
+            this.repair?.begin();
+            logger.warn({ server: s.server }, 'NATS connection lost; reconnecting (publications wait in the outbox, missed ones are repaired from history after)');
             break;
           case 'reconnect': {
             this.connected = true;
@@ -142,24 +188,25 @@ export class NatsAdapter implements ClusterAdapter {
             const outage = this.outage;
             this.outage = undefined;
             const downMs = outage ? Date.now() - outage.since : 0;
-            logger.info({ server: s.server, downMs, lostPublications: outage?.lost ?? 0, subscriptions: this.interest?.patterns.length ?? 0 },
+            logger.info({ server: s.server, downMs, outbox: this.outbox.size, subscriptions: this.interest?.patterns.length ?? 0 },
               'NATS reconnected; subscriptions restored');
-            if (outage && outage.lost > 0) {
-              logger.warn({ lost: outage.lost, downMs }, 'publications made here while NATS was unreachable did not reach other nodes ' +
-                '(and theirs did not reach this one); clients recover stored ones by resubscribing with since');
-            }
+            if (outage && outage.lost > 0) logger.warn({ lost: outage.lost, downMs }, 'publications refused while NATS was unreachable (outbox full or too old)');
             this.presenceReplica?.reconnected();
             void this.store?.check();
-            // Other nodes' publications of the outage never reached this node's subscribers.
-            this.node?.missed(this.interest?.patterns ?? []);
+            // Stored copies the dead link may have swallowed go again first (receivers drop the ones
+            // they have), then what waited in the outbox; meanwhile what this node missed is repaired.
+            this.resendUnconfirmed();
+            void this.drainOutbox();
+            void this.repair?.repair();
             break;
           }
           case 'error':
             logger.warn({ err: s.error }, 'NATS server error');
             break;
           case 'slowConsumer':
-            logger.warn({ subject: s.sub.getSubject(), pending: s.pending }, 'NATS slow consumer: messages dropped by the client');
-            this.node?.missed(this.interest?.patternOf(s.sub) ?? []);
+            logger.warn({ subject: s.sub.getSubject(), pending: s.pending }, 'NATS slow consumer: messages dropped by the client; repairing from history');
+            this.repair?.begin();
+            void this.repair?.repair();
             break;
           case 'staleConnection':
             logger.warn('NATS connection stale (pings unanswered); reconnecting');
@@ -183,9 +230,12 @@ export class NatsAdapter implements ClusterAdapter {
   /** Counters for metrics and tests. */
   stats(): NatsAdapterStats {
     const c = this.interest?.counts;
+    const r = this.repair?.counts;
     return {
       connected: this.connected, ...this.counters,
-      received: c?.received ?? 0, delivered: c?.delivered ?? 0, duplicates: c?.duplicates ?? 0,
+      received: c?.received ?? 0, delivered: c?.delivered ?? 0, duplicates: (c?.duplicates ?? 0) + (r?.duplicates ?? 0),
+      outbox: this.outbox.size, refusedPublications: this.outbox.refused,
+      repairs: r?.repairs ?? 0, repairedPublications: r?.repaired ?? 0, unrepairedPatterns: r?.unrepaired ?? 0,
     };
   }
 
@@ -210,64 +260,145 @@ export class NatsAdapter implements ClusterAdapter {
     return keeps;
   }
 
+  /** Can every topic this pattern matches keep history (so a repair from the stream is complete)? */
+  private repairable(pattern: string): boolean {
+    return this.store !== undefined && this.self.history.topics.some((h) => covers(h, pattern));
+  }
+
   private lose(topic: string, why: string): void {
     this.counters.lostPublications++;
     if (this.outage) this.outage.lost++;
     const now = Date.now();
     if (now - this.lastLossLog >= LOSS_LOG_INTERVAL_MS) {
       this.lastLossLog = now;
-      this.logger!.warn({ topic, why, lostPublications: this.counters.lostPublications }, 'publication delivered on this node only: it could not reach other nodes');
+      this.logger!.warn({ topic, why, lostPublications: this.counters.lostPublications }, 'publication refused: it could not reach the cluster');
     }
   }
 
+  /**
+   * Acknowledged only once the publication will reach every node: stored in JetStream (topics with
+   * history) or handed to NATS. While NATS is unreachable it waits in the outbox; refused with
+   * `unavailable` past the outbox bound, and then no node delivers it.
+   */
   async publish(topic: string, data: unknown): Promise<Position | undefined> {
+    this.self;
+    const msgID = `${this.incarnation}-${++this.stored}`;
+    if (!this.connected || this.draining || this.outbox.size > 0) return this.queue(topic, data, msgID, false);
+    const sent = await this.send(topic, data, msgID);
+    return sent === LINK_BROKE ? this.queue(topic, data, msgID, true) : sent.position;
+  }
+
+  /** Into the outbox; `attempted`: a store request may have reached NATS already (not refused by age). */
+  private queue(topic: string, data: unknown, msgID: string, attempted: boolean): Promise<Position | undefined> {
+    const waiting = this.outbox.add(topic, data, msgID, pack(data).length + topic.length, attempted);
+    waiting.catch(() => this.lose(topic, 'NATS unreachable'));
+    if (this.connected) void this.drainOutbox();
+    return waiting;
+  }
+
+  /**
+   * Stores (history topics) and sends one publication. LINK_BROKE: NATS went away before it was
+   * stored; the caller keeps it (same message id) for when NATS is back.
+   */
+  private async send(topic: string, data: unknown, msgID: string): Promise<{ position: Position | undefined } | typeof LINK_BROKE> {
     const node = this.self;
-    if (!this.connected) {
-      this.lose(topic, 'NATS unreachable');
-      return undefined;
-    }
     let position: Position | undefined;
     if (this.keepsHistory(topic)) {
       try {
-        position = await this.store!.append(topic, node.id, data, `${this.incarnation}-${++this.stored}`, () => this.connected);
+        position = await this.store!.append(topic, node.id, data, msgID, () => this.connected);
       } catch (err) {
-        if (!this.connected) {
-          this.lose(topic, 'NATS unreachable');
-          return undefined;
-        }
+        if (this.closed) throw new HeraldError('unavailable', 'the adapter is closing');
+        if (!this.connected) return LINK_BROKE;
         this.counters.unstoredPublications++;
         this.logger!.warn({ err, topic, unstoredPublications: this.counters.unstoredPublications },
-          'JetStream did not confirm a publication in time: sent live without a position, it may be missing from history');
+          'JetStream did not confirm a publication in time: refused with unavailable, not sent to other nodes');
+        throw new HeraldError('unavailable', 'the history store did not confirm the publication in time: nothing was delivered, retry later');
       }
-      if (this.closed) return position;
-    }
+      this.repair?.own(position.offset, position.epoch);
+      if (this.closed) return { position };
+    } else if (!this.connected) return LINK_BROKE;
     const envelope: LiveEnvelope = { o: node.id, i: this.incarnation, n: ++this.sent, d: data };
     if (position !== undefined) { envelope.s = position.offset; envelope.e = position.epoch; }
-    if (!this.connected) {
-      this.lose(topic, 'NATS unreachable');
-      return position;
+    const subject = this.subjects.live(topic);
+    const bytes = pack(envelope);
+    if (position !== undefined) {
+      // Stored: a node that knows it missed it repairs it from the stream, but one whose link stayed
+      // up does not know. Keep the copy until a flush confirms the server has it; after a reconnect
+      // it is sent again (receivers drop copies they have, by sequence).
+      if (this.unconfirmed.length >= MAX_UNCONFIRMED) this.unconfirmed.shift();
+      this.unconfirmed.push({ n: envelope.n, subject, bytes });
+      this.confirmSoon();
     }
+    if (this.connected) this.nc!.publish(subject, bytes);
+    return { position };
+  }
+
+  /** Sends the outbox, oldest first, while connected; stops (the entry back at the head) when the link breaks again. */
+  private async drainOutbox(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
     try {
-      this.nc!.publish(this.subjects.live(topic), pack(envelope));
-    } catch (err) {
-      this.lose(topic, (err as Error).message);
+      while (this.connected && !this.closed) {
+        const entry = this.outbox.shift();
+        if (entry === undefined) break;
+        let sent: Awaited<ReturnType<NatsAdapter['send']>>;
+        try {
+          sent = await this.send(entry.topic, entry.data, entry.msgID);
+        } catch (err) {
+          entry.reject(err);
+          continue;
+        }
+        if (sent === LINK_BROKE) { this.outbox.requeue(entry); break; }
+        entry.resolve(sent.position);
+      }
+    } finally {
+      this.draining = false;
     }
-    return position;
+  }
+
+  /** A flush round trip confirms every live copy sent before it; at most one in flight. */
+  private confirmSoon(): void {
+    if (this.confirming || !this.connected || this.unconfirmed.length === 0) return;
+    this.confirming = true;
+    const upTo = this.unconfirmed[this.unconfirmed.length - 1]!.n;
+    this.nc!.flush().then(() => {
+      let i = 0;
+      while (i < this.unconfirmed.length && this.unconfirmed[i]!.n <= upTo) i++;
+      if (i > 0) this.unconfirmed = this.unconfirmed.slice(i);
+    }, () => undefined).finally(() => {
+      setTimeout(() => { this.confirming = false; this.confirmSoon(); }, CONFIRM_INTERVAL_MS).unref();
+    });
+  }
+
+  private resendUnconfirmed(): void {
+    for (const live of this.unconfirmed) {
+      try { this.nc!.publish(live.subject, live.bytes); } catch { break; }
+    }
+    this.confirmSoon();
   }
 
   async subscribe(pattern: string): Promise<void> {
     this.self;
-    if (!this.interest!.add(pattern) || !this.connected) return;
+    if (!this.interest!.add(pattern)) return;
+    if (!this.connected) { this.repair!.subscribed(pattern, undefined); return; }
     // The server has the subscription once it answered a ping sent after it: only then may the broker
     // read history and promise that nothing later is missed. Bounded: NATS may go away meanwhile,
     // and nats.js re-sends the subscription when it reconnects.
     const flushed = await Promise.race([this.nc!.flush().then(() => 'ok' as const, () => 'failed' as const), timeout(this.options.requestTimeoutMs)]);
     if (flushed !== 'ok') this.logger!.warn({ pattern, flushed }, 'NATS did not confirm a subscription in time; it is re-sent on reconnect');
+    // Where a repair of this pattern may start: older stored publications are not its subscribers'.
+    let floor: number | undefined;
+    if (flushed === 'ok' && this.repairable(pattern)) {
+      const now = await Promise.race([this.store!.position().catch(() => undefined), timeout(this.options.requestTimeoutMs)]);
+      if (now !== undefined && now !== 'timeout') floor = now.seq;
+    }
+    if (this.interest!.has(pattern)) this.repair!.subscribed(pattern, floor);
   }
 
   async unsubscribe(pattern: string): Promise<void> {
     this.self;
     this.interest!.remove(pattern);
+    this.repair!.unsubscribed(pattern);
   }
 
   async history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
@@ -306,6 +437,7 @@ export class NatsAdapter implements ClusterAdapter {
     this.presenceReplica?.close();
     this.interest?.close();
     this.closed = true;
+    this.outbox.failAll(new HeraldError('unavailable', 'the node is shutting down before NATS came back: nothing was published'));
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     // drain() flushes what is queued (the goodbye); bounded, because NATS may be unreachable.
     const drained = await Promise.race([nc.drain().then(() => 'ok' as const, () => 'failed' as const), timeout(2000)]);

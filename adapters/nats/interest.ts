@@ -7,6 +7,9 @@
  * gets two copies of a publication on `a.b`. Each live message carries its sender's incarnation
  * and a counter increasing in send order, and NATS keeps one sender's messages in order on one
  * connection: a copy whose counter is not above the last one seen from that sender is a duplicate.
+ * Stored publications (with a stream sequence) skip that check: a publisher re-sends unconfirmed
+ * copies after its own reconnect, older than its newest, and the gap repair drops duplicates by
+ * sequence instead (repair.ts).
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -45,10 +48,8 @@ export class Interest {
     return [...this.subs.keys()];
   }
 
-  /** The pattern a NATS subscription serves, as a list (empty when it is not one of ours). */
-  patternOf(sub: unknown): string[] {
-    for (const [pattern, s] of this.subs) if (s === sub) return [pattern];
-    return [];
+  has(pattern: string): boolean {
+    return this.subs.has(pattern);
   }
 
   /** True when the pattern was new (the caller then flushes so the server has it). */
@@ -80,8 +81,8 @@ export class Interest {
     const now = Date.now();
     let sender = this.senders.get(env.i);
     if (sender === undefined) this.senders.set(env.i, (sender = { last: -1, seen: now }));
-    if (env.n <= sender.last) { this.counts.duplicates++; return; }
-    sender.last = env.n;
+    if (env.s === undefined && env.n <= sender.last) { this.counts.duplicates++; return; }
+    if (env.n > sender.last) sender.last = env.n;
     sender.seen = now;
     this.counts.delivered++;
     try {

@@ -18,10 +18,18 @@ export interface NatsAdapterOptions {
   replicas?: number;
   /**
    * Milliseconds a publish may wait for JetStream to store it, retrying through a stream leader
-   * election (nats-server elects within 4-9 s). Past it the publication goes out live without a
-   * position (stats().unstoredPublications). Default 10000.
+   * election (nats-server elects within 4-9 s). Past it the publication is refused with `unavailable`
+   * and not sent to other nodes (stats().unstoredPublications). Default 10000.
    */
   publishTimeoutMs?: number;
+  /**
+   * Bytes of publications (payload and topic) that may wait in the outbox while NATS is unreachable.
+   * A publication that does not fit is refused at once with the retryable error `unavailable`.
+   * Default 8 MiB.
+   */
+  outboxBytes?: number;
+  /** Milliseconds a publication may wait in the outbox for NATS before it is refused with `unavailable`. Default 10000. */
+  outboxAgeMs?: number;
   /** Milliseconds a JetStream read (history, position) or a subscription flush may take. Default 2000. */
   requestTimeoutMs?: number;
   /** Milliseconds between presence heartbeats of this node. Default 2000. */
@@ -45,6 +53,8 @@ export interface ResolvedNatsOptions {
   storage: 'file' | 'memory';
   replicas: number;
   publishTimeoutMs: number;
+  outboxBytes: number;
+  outboxAgeMs: number;
   requestTimeoutMs: number;
   heartbeatMs: number;
   nodeTimeoutMs: number;
@@ -78,6 +88,8 @@ export function resolveNatsOptions(options: NatsAdapterOptions): ResolvedNatsOpt
     storage: options.storage ?? 'file',
     replicas,
     publishTimeoutMs: positive('publishTimeoutMs', options.publishTimeoutMs, 10_000),
+    outboxBytes: positive('outboxBytes', options.outboxBytes, 8 * 1024 * 1024),
+    outboxAgeMs: positive('outboxAgeMs', options.outboxAgeMs, 10_000),
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 2000),
     heartbeatMs,
     nodeTimeoutMs: positive('nodeTimeoutMs', options.nodeTimeoutMs, 3 * heartbeatMs),

@@ -1,7 +1,7 @@
 /**
  * NATS adapter specifics beyond the shared suite: what lands in the JetStream stream, epochs when
- * the stream is recreated, recovery from the position of a topic that had nothing yet, and what a
- * publish does while NATS is unreachable.
+ * the stream is recreated, recovery from the position of a topic that had nothing yet. (What a
+ * publish does while NATS is unreachable: nats-outbox.test.ts.)
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -83,33 +83,6 @@ describe('nats adapter: JetStream history', () => {
     const empty = await a.history('small.t', { limit: 0 });
     for (let i = 0; i < 5; i++) await a.publish('small.t', i);
     expect((await a.history('small.t', { since: empty.position })).recovered).toBe(false);
-  });
-});
-
-describe('nats adapter: NATS unreachable', () => {
-  it('publish returns at once without a position, counts the loss and never throws; history says unsupported', async () => {
-    const solo = await startNatsServer();
-    try {
-      const a = natsAdapter({ servers: solo.url, prefix: `down${process.pid}`, storage: 'memory', reconnectTimeWaitMs: 200 });
-      await a.start(recordingNode());
-      started.push(a);
-      await a.subscribe('x.y');
-      await solo.server.kill();
-      const deadline = Date.now() + 5000;
-      while (a.stats().connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(a.stats()).toMatchObject({ connected: false, disconnects: 1 });
-      const began = Date.now();
-      for (let i = 0; i < 5; i++) expect(await a.publish('x.y', i)).toBeUndefined();
-      expect(Date.now() - began).toBeLessThan(1000);
-      expect(a.stats().lostPublications).toBe(5);
-      await expect(a.history('x.y', {})).rejects.toMatchObject({ code: 'unsupported' });
-      // Subscribing while NATS is away resolves (the subscription is sent on reconnect).
-      await a.subscribe('x.z');
-      await a.join('x.y', { client: 'c1', user: null });
-      expect(await a.presence('x.y')).toEqual([{ client: 'c1', user: null }]);
-    } finally {
-      await solo.stop();
-    }
   });
 });
 

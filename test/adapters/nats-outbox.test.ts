@@ -1,0 +1,124 @@
+/**
+ * The NATS adapter's publish outbox against a real nats-server that is killed and restarted: while
+ * NATS is unreachable a publication waits (its publisher too) and is stored once NATS is back, with
+ * its message id; past the outbox's byte or age bound it is refused with `unavailable` and no node
+ * ever delivers it. Also JetStream unavailable while core NATS is up: refused, not sent live.
+ */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { natsAdapter, type NatsAdapter, type NatsAdapterOptions } from '../../adapters/nats/index.js';
+import { HeraldError } from '../../core/errors.js';
+import { startNatsServer } from '../helpers/nats-server.js';
+import { recordingNode, type RecordingNode } from './conformance.js';
+
+const started: NatsAdapter[] = [];
+const servers: { stop(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.allSettled(started.splice(0).map((a) => a.close()));
+  await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
+});
+
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+let seq = 0;
+async function pair(extra: NatsAdapterOptions = {}) {
+  const nats = await startNatsServer();
+  servers.push(nats);
+  const prefix = `ob${process.pid}x${++seq}`;
+  const make = async (): Promise<{ a: NatsAdapter; node: RecordingNode }> => {
+    const a = natsAdapter({ servers: nats.url, prefix, storage: 'file', heartbeatMs: 200, reconnectTimeWaitMs: 100, ...extra });
+    const node = recordingNode();
+    await a.start(node);
+    started.push(a);
+    return { a, node };
+  };
+  return { nats, prefix, publisher: await make(), receiver: await make() };
+}
+
+const isUnavailable = (e: unknown) => e instanceof HeraldError && e.code === 'unavailable';
+
+describe('nats adapter: publish outbox while NATS is unreachable', () => {
+  it('waits, then stores once with a position; over the byte bound refuses with unavailable, and nobody delivers it', async () => {
+    const { nats, publisher, receiver } = await pair({ outboxBytes: 200, outboxAgeMs: 60_000 });
+    await receiver.a.subscribe('x.y');
+    await nats.server.kill();
+    await until(() => !publisher.a.stats().connected && !receiver.a.stats().connected, 5000, 'both notice the outage');
+    const waiting = [publisher.a.publish('x.y', 'w1'), publisher.a.publish('x.y', 'w2')];
+    let settled = 0;
+    for (const w of waiting) void w.then(() => settled++, () => settled++);
+    await expect(publisher.a.publish('x.y', 'x'.repeat(300))).rejects.toSatisfy(isUnavailable);
+    expect(publisher.a.stats()).toMatchObject({ outbox: 2, refusedPublications: 1 });
+    expect(settled).toBe(0); // not acknowledged while NATS is away
+    await nats.server.restart();
+    const [p1, p2] = await Promise.all(waiting);
+    expect(p2!.offset).toBeGreaterThan(p1!.offset);
+    await until(() => receiver.node.delivered.length >= 2, 10_000, 'receiver gets both');
+    const history = await receiver.a.history('x.y', {});
+    expect(history.publications.map((p) => p.data)).toEqual(['w1', 'w2']);
+    await publisher.a.publish('x.y', 'after');
+    await until(() => receiver.node.delivered.length >= 3, 5000, 'live after');
+    expect(receiver.node.delivered.map((p) => p.data)).toEqual(['w1', 'w2', 'after']);
+    expect(receiver.node.gaps).toEqual([]);
+  });
+
+  it('refuses with unavailable what waited longer than outboxAgeMs; it never reaches the stream or another node', async () => {
+    const { nats, publisher, receiver } = await pair({ outboxAgeMs: 300 });
+    await receiver.a.subscribe('x.y');
+    await nats.server.kill();
+    await until(() => !publisher.a.stats().connected, 5000, 'outage noticed');
+    const began = Date.now();
+    await expect(publisher.a.publish('x.y', 'too-old')).rejects.toSatisfy(isUnavailable);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(250);
+    await nats.server.restart();
+    await until(() => publisher.a.stats().connected && receiver.a.stats().connected, 10_000, 'reconnected');
+    const next = await publisher.a.publish('x.y', 'next');
+    await until(() => receiver.node.delivered.length >= 1, 5000, 'next delivered');
+    expect(receiver.node.delivered.map((p) => p.data)).toEqual(['next']);
+    expect((await receiver.a.history('x.y', {})).publications.map((p) => [p.data, p.offset])).toEqual([['next', next!.offset]]);
+  });
+});
+
+describe('nats adapter: JetStream unavailable while core NATS is up', () => {
+  it('refuses a publication of a history topic with unavailable (not sent live); topics without history still cross; recovers when the stream is back', async () => {
+    const nats = await startNatsServer();
+    servers.push(nats);
+    const prefix = `js${process.pid}x${++seq}`;
+    const make = async () => {
+      const a = natsAdapter({ servers: nats.url, prefix, storage: 'memory', heartbeatMs: 200, publishTimeoutMs: 800, requestTimeoutMs: 300 });
+      const node = recordingNode({ topics: ['kept.>'] });
+      await a.start(node);
+      started.push(a);
+      return { a, node };
+    };
+    const publisher = await make();
+    const receiver = await make();
+    await receiver.a.subscribe('kept.x');
+    await receiver.a.subscribe('live.x');
+    // The stream stops capturing Herald's subjects: every store request finds no responder.
+    const nc = await connect({ servers: nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const stream = `${prefix}_history`;
+      const config = (await jsm.streams.info(stream)).config;
+      await jsm.streams.update(stream, { ...config, subjects: [`${prefix}.elsewhere.>`] });
+      await expect(publisher.a.publish('kept.x', 'refused')).rejects.toSatisfy(isUnavailable);
+      expect(publisher.a.stats().unstoredPublications).toBe(1);
+      expect(await publisher.a.publish('live.x', 'crosses')).toBeUndefined();
+      await until(() => receiver.node.delivered.length >= 1, 5000, 'live topic delivered');
+      await jsm.streams.update(stream, { ...config, subjects: [`${prefix}.h.>`] });
+      const back = await publisher.a.publish('kept.x', 'stored');
+      expect(back!.offset).toBeGreaterThan(0);
+      await until(() => receiver.node.delivered.length >= 2, 5000, 'stored one delivered');
+      expect(receiver.node.delivered.map((p) => p.data)).toEqual(['crosses', 'stored']);
+    } finally {
+      await nc.close();
+    }
+  });
+});
