@@ -1,10 +1,15 @@
 /**
  * Real nats-server processes for tests: a single node with JetStream, or a cluster with routes, on
- * random loopback ports, each with its own JetStream store in a temp dir. Every process started here
- * is killed by stop() (call it in afterAll/afterEach) and, as a last resort, when the worker exits.
+ * loopback ports, each with its own JetStream store in a temp dir. Client and monitoring ports are
+ * picked by the server itself (`-1`, read back from its ports file), so no other process can take
+ * them between a check and the bind; cluster ports (which every member's routes must name up front)
+ * are taken free and the launch is retried if one was taken meanwhile. A restart binds the same
+ * ports again (clients reconnect to the same URL), retrying while the old socket lingers. Every
+ * process started here is killed by stop() (call it in afterAll/afterEach) and, as a last resort,
+ * when the worker exits.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -31,7 +36,7 @@ export function natsServerBinary(path = process.env.PATH ?? '', extraDirs = ['/u
   throw new Error(INSTALL_HINT);
 }
 
-/** A port free right now on 127.0.0.1 (the kernel picks it). */
+/** A port free right now on 127.0.0.1 (the kernel picks it); only for ports that must be known before the bind. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -71,6 +76,7 @@ export interface NatsServer {
 
 interface ServerSpec {
   name: string;
+  /** 0 until the server picked one (then the same on every restart). */
   port: number;
   monitorPort: number;
   clusterPort?: number;
@@ -87,10 +93,16 @@ class ServerProcess implements NatsServer {
 
   constructor(spec: ServerSpec) {
     this.spec = spec;
+  }
+
+  private writeConfig(): void {
+    const spec = this.spec;
+    mkdirSync(portsDir(spec), { recursive: true });
     const lines = [
       `server_name: ${spec.name}`,
-      `listen: 127.0.0.1:${spec.port}`,
-      `http: 127.0.0.1:${spec.monitorPort}`,
+      `listen: 127.0.0.1:${spec.port || -1}`,
+      `http: 127.0.0.1:${spec.monitorPort || -1}`,
+      `ports_file_dir: ${JSON.stringify(portsDir(spec))}`,
       `jetstream { store_dir: ${JSON.stringify(spec.storeDir)}, max_memory_store: 256MB, max_file_store: 1GB }`,
     ];
     if (spec.clusterPort !== undefined) {
@@ -98,6 +110,30 @@ class ServerProcess implements NatsServer {
         `  routes: [${spec.routes!.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')}]`, `}`);
     }
     writeFileSync(spec.configFile, lines.join('\n') + '\n');
+  }
+
+  /** The server's own ports file (written once it listens): learns the ports it picked. */
+  private readPorts(): boolean {
+    const pid = this.proc?.pid;
+    const dir = portsDir(this.spec);
+    const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith(`_${pid}.ports`)) : undefined;
+    if (file === undefined) return false;
+    try {
+      const ports = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nats?: string[]; monitoring?: string[] };
+      const port = Number(new URL(ports.nats![0]!).port);
+      const monitorPort = Number(new URL(ports.monitoring![0]!).port);
+      if (!port || !monitorPort) return false;
+      this.spec.port = port;
+      this.spec.monitorPort = monitorPort;
+      return true;
+    } catch {
+      return false; // half written
+    }
+  }
+
+  /** True when the last start failed because a port was taken. */
+  get portTaken(): boolean {
+    return /address already in use/i.test(this.output);
   }
 
   get name() { return this.spec.name; }
@@ -108,6 +144,7 @@ class ServerProcess implements NatsServer {
   get alive() { return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null; }
 
   spawn(): void {
+    this.writeConfig();
     const proc = spawn(natsServerBinary(), ['-c', this.spec.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.output = '';
     const keep = (b: Buffer) => { this.output = (this.output + b.toString()).slice(-8000); };
@@ -129,10 +166,12 @@ class ServerProcess implements NatsServer {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!this.alive) throw new Error(`nats-server ${this.name} exited:\n${this.output}`);
-      try {
-        const res = await fetch(`http://127.0.0.1:${this.spec.monitorPort}/healthz`, { signal: AbortSignal.timeout(1000) });
-        if (res.ok) return;
-      } catch { /* not listening yet */ }
+      if (this.spec.monitorPort !== 0 || this.readPorts()) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${this.spec.monitorPort}/healthz`, { signal: AbortSignal.timeout(1000) });
+          if (res.ok) return;
+        } catch { /* not listening yet */ }
+      }
       if (Date.now() > deadline) throw new Error(`nats-server ${this.name} not ready after ${timeoutMs} ms:\n${this.output}`);
       await sleep(50);
     }
@@ -146,10 +185,20 @@ class ServerProcess implements NatsServer {
     await exited;
   }
 
+  /** Starts it again on the same ports and store; retries while the port is still held (a lingering socket). */
   async restart(): Promise<void> {
     await this.kill();
-    this.spawn();
-    await this.ready();
+    for (let attempt = 0; ; attempt++) {
+      this.spawn();
+      try {
+        await this.ready();
+        return;
+      } catch (err) {
+        if (!this.portTaken || attempt >= 20) throw err;
+        await this.kill();
+        await sleep(100);
+      }
+    }
   }
 }
 
@@ -160,6 +209,8 @@ export interface NatsCluster {
   /** Kills every process and removes the JetStream stores. */
   stop(): Promise<void>;
 }
+
+const portsDir = (spec: ServerSpec) => join(spec.storeDir, '..', `${spec.name}-ports`);
 
 async function launch(specs: ServerSpec[], root: string): Promise<NatsCluster> {
   const servers = specs.map((s) => new ServerProcess(s));
@@ -190,10 +241,7 @@ async function launch(specs: ServerSpec[], root: string): Promise<NatsCluster> {
 export async function startNatsServer(): Promise<NatsCluster & { server: NatsServer; url: string }> {
   natsServerBinary();
   const root = mkdtempSync(join(tmpdir(), 'herald-nats-'));
-  const spec: ServerSpec = {
-    name: 'solo', port: await freePort(), monitorPort: await freePort(),
-    storeDir: join(root, 'js'), configFile: join(root, 'solo.conf'),
-  };
+  const spec: ServerSpec = { name: 'solo', port: 0, monitorPort: 0, storeDir: join(root, 'js'), configFile: join(root, 'solo.conf') };
   const cluster = await launch([spec], root);
   return { ...cluster, server: cluster.servers[0]!, url: cluster.urls[0]! };
 }
@@ -201,16 +249,23 @@ export async function startNatsServer(): Promise<NatsCluster & { server: NatsSer
 /** `size` nats-servers with JetStream, fully routed to each other, on random ports. */
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   natsServerBinary();
-  const root = mkdtempSync(join(tmpdir(), 'herald-natsc-'));
-  const clusterPorts: number[] = [];
-  for (let i = 0; i < size; i++) clusterPorts.push(await freePort());
-  const specs: ServerSpec[] = [];
-  for (let i = 0; i < size; i++) {
-    specs.push({
-      name: `n${i + 1}`, port: await freePort(), monitorPort: await freePort(),
-      clusterPort: clusterPorts[i], routes: clusterPorts.filter((_, j) => j !== i), clusterName: 'herald-test',
-      storeDir: join(root, `js${i + 1}`), configFile: join(root, `n${i + 1}.conf`),
-    });
+  for (let attempt = 0; ; attempt++) {
+    const root = mkdtempSync(join(tmpdir(), 'herald-natsc-'));
+    const clusterPorts: number[] = [];
+    for (let i = 0; i < size; i++) clusterPorts.push(await freePort());
+    const specs: ServerSpec[] = [];
+    for (let i = 0; i < size; i++) {
+      specs.push({
+        name: `n${i + 1}`, port: 0, monitorPort: 0,
+        clusterPort: clusterPorts[i], routes: clusterPorts.filter((_, j) => j !== i), clusterName: 'herald-test',
+        storeDir: join(root, `js${i + 1}`), configFile: join(root, `n${i + 1}.conf`),
+      });
+    }
+    try {
+      return await launch(specs, root);
+    } catch (err) {
+      // A cluster port taken between freePort() and the bind: try again with others.
+      if (attempt >= 3 || !/address already in use/i.test((err as Error).message)) throw err;
+    }
   }
-  return launch(specs, root);
 }
