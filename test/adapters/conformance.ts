@@ -13,14 +13,33 @@ import type { Publication } from '../../core/publication.js';
 
 export interface AdapterCluster {
   /** A new adapter joined to this cluster: one more node. */
-  node(): ClusterAdapter;
+  node(): ClusterAdapter | Promise<ClusterAdapter>;
   /** Stops whatever the cluster started (servers...). */
   close?(): Promise<void>;
+  /**
+   * How to break a node's link to the cluster, for adapters that have one (the memory adapter is
+   * one process: nothing between its nodes can fail, so it offers none and runs no fault case).
+   */
+  faults?: AdapterFaults;
+}
+
+export interface AdapterFaults {
+  /** Cuts the node's link as a network failure would (sockets die, new ones are refused); resolves once the node noticed. */
+  cut(adapter: ClusterAdapter): Promise<void>;
+  /** Restores the link; resolves once the node is connected again. */
+  heal(adapter: ClusterAdapter): Promise<void>;
 }
 
 export interface ConformanceOptions {
   /** Longest time a publication or presence change may take to reach another node (default 2000 ms). */
   propagationMs?: number;
+  /**
+   * The adapter's documented time after which a silent node is dropped from presence. A closed
+   * node's goodbye must then arrive well before it (so a missing goodbye fails the test).
+   */
+  nodeTimeoutMs?: number;
+  /** The cluster offers `faults`: run the fault cases (link cut and healed, vanished node). */
+  faults?: boolean;
 }
 
 type History = ResolvedOptions['history'];
@@ -66,6 +85,8 @@ const fresh = (prefix: string) => `${prefix}.t${Date.now().toString(36)}${++topi
 
 export function adapterConformance(name: string, makeCluster: () => Promise<AdapterCluster>, options: ConformanceOptions = {}): void {
   const wait = options.propagationMs ?? 2000;
+  // A goodbye must beat the node timeout by far, or a missing one would pass by timing out.
+  const goodbyeWait = options.nodeTimeoutMs === undefined ? wait : Math.min(wait, options.nodeTimeoutMs / 3);
 
   describe(`cluster adapter conformance: ${name}`, () => {
     const started: ClusterAdapter[] = [];
@@ -77,17 +98,21 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
     });
 
     async function nodes(count: number, history: Partial<History> = {}): Promise<{ adapter: ClusterAdapter; node: RecordingNode }[]> {
+      return (await clusterOf(count, history)).members;
+    }
+
+    async function clusterOf(count: number, history: Partial<History> = {}) {
       const cluster = await makeCluster();
       clusters.push(cluster);
-      const out = [];
+      const members = [];
       for (let i = 0; i < count; i++) {
-        const adapter = cluster.node();
+        const adapter = await cluster.node();
         const node = recordingNode(history);
         await adapter.start(node);
         started.push(adapter);
-        out.push({ adapter, node });
+        members.push({ adapter, node });
       }
-      return out;
+      return { cluster, members };
     }
 
     it('delivers a publication to every other interested node, never back to the publisher', async () => {
@@ -224,9 +249,84 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       const topic = fresh('gone');
       await a!.adapter.join(topic, { client: 'ca', user: 'ua' });
       await until(() => b!.node.events.some((e) => e.kind === 'join'), wait, 'join seen');
+      const closedAt = Date.now();
       await a!.adapter.close();
-      await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'ca'), wait, 'leave seen after close');
+      await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'ca'), goodbyeWait, 'leave seen after close (the goodbye, not the node timeout)');
       expect(await b!.adapter.presence(topic)).toEqual([]);
+      if (options.nodeTimeoutMs !== undefined) expect(Date.now() - closedAt).toBeLessThan(options.nodeTimeoutMs);
+    });
+
+    // Only adapters with a link that can fail (the memory adapter is one process: nothing to cut).
+    if (options.faults) describe('faults', () => {
+      async function faulty(count: number, history: Partial<History> = {}) {
+        const { cluster, members } = await clusterOf(count, history);
+        if (cluster.faults === undefined) throw new Error(`${name}: the conformance options say faults, the cluster offers none`);
+        return { faults: cluster.faults, members };
+      }
+
+      it('repairs what a cut-off node missed on topics with history (in order, once, unannounced) and reports only patterns it cannot repair', async () => {
+        const { faults, members: [a, b] } = await faulty(2, { topics: ['kept.>'] });
+        const kept = fresh('kept.x');
+        const quiet = fresh('kept.quiet');
+        const free = fresh('free.x');
+        for (const p of [kept, quiet, free]) await b!.adapter.subscribe(p);
+        await a!.adapter.publish(kept, 0);
+        await until(() => b!.node.delivered.length === 1, wait, 'delivery before the cut');
+        await faults.cut(b!.adapter);
+        for (let i = 1; i <= 5; i++) await a!.adapter.publish(kept, i);
+        await a!.adapter.publish(free, 'lost');
+        await faults.heal(b!.adapter);
+        await until(() => b!.node.delivered.filter((p) => p.topic === kept).length === 6, wait * 2, 'the cut-off publications, repaired');
+        await a!.adapter.publish(kept, 6);
+        await until(() => b!.node.delivered.filter((p) => p.topic === kept).length === 7, wait, 'live after the repair');
+        await pause(100);
+        expect(b!.node.delivered.filter((p) => p.topic === kept).map((p) => p.data)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+        const offsets = b!.node.delivered.filter((p) => p.topic === kept).map((p) => p.offset!);
+        expect([...offsets].sort((x, y) => x - y)).toEqual(offsets);
+        const reported = b!.node.gaps.flat();
+        expect(reported).toContain(free);
+        expect(reported).not.toContain(kept);
+        expect(reported).not.toContain(quiet);
+      });
+
+      it('acknowledges a publication of a cut-off node only once it reached the others (stored, with a position)', async () => {
+        const { faults, members: [a, b] } = await faulty(2);
+        const topic = fresh('outbox');
+        await b!.adapter.subscribe(topic);
+        await faults.cut(a!.adapter);
+        let settled = false;
+        const published = a!.adapter.publish(topic, 'waited');
+        void published.then(() => { settled = true; }, () => { settled = true; });
+        await pause(300);
+        expect(settled).toBe(false);
+        expect(b!.node.delivered).toHaveLength(0);
+        await faults.heal(a!.adapter);
+        const position = await published;
+        expect(position?.offset).toBeGreaterThan(0);
+        await until(() => b!.node.delivered.length === 1, wait, 'delivery after the heal');
+        const recovered = await b!.adapter.history(topic, { since: { offset: 0, epoch: position!.epoch } });
+        expect(recovered).toMatchObject({ recovered: true });
+        expect(recovered.publications.map((p) => p.data)).toEqual(['waited']);
+        await pause(100);
+        expect(b!.node.delivered.map((p) => p.data)).toEqual(['waited']);
+      });
+
+      it('drops a vanished node from presence within its timeout, and lists its clients again once it is back', async () => {
+        const { faults, members: [a, b] } = await faulty(2);
+        const topic = fresh('vanish');
+        await a!.adapter.join(topic, { client: 'cv', user: 'uv' });
+        await until(() => b!.node.events.some((e) => e.kind === 'join' && e.entry.client === 'cv'), wait, 'join seen');
+        const cutAt = Date.now();
+        await faults.cut(a!.adapter);
+        const timeoutMs = options.nodeTimeoutMs ?? wait;
+        await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'cv'), timeoutMs * 3, 'vanished node dropped');
+        const droppedAfter = Date.now() - cutAt;
+        console.log(`[conformance ${name}] a vanished node's client left presence after ${droppedAfter} ms (node timeout ${timeoutMs} ms)`);
+        expect(await b!.adapter.presence(topic)).toEqual([]);
+        await faults.heal(a!.adapter);
+        await until(() => b!.node.events.filter((e) => e.kind === 'join' && e.entry.client === 'cv').length === 2, wait * 2, 'presence healed');
+        expect(await b!.adapter.presence(topic)).toEqual([{ client: 'cv', user: 'uv' }]);
+      });
     });
   });
 }
