@@ -255,6 +255,8 @@ export class Session {
       if (!allowed) throw new HeraldError('forbidden', `publish is not allowed on ${topic}`);
     }
     const result = this.host.publish(topic, data);
+    // It may be refused (unavailable) before earlier replies are out: the chain below answers it in turn.
+    result.catch(() => undefined);
     this.inFlight++;
     this.replies = (this.replies ?? Promise.resolve())
       .then(() => result)
