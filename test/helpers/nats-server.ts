@@ -70,8 +70,8 @@ export interface NatsServer {
   monitor<T = any>(path: string): Promise<T>;
   /** kill -9: no goodbye to clients or routes. */
   kill(): Promise<void>;
-  /** Starts it again on the same ports and store (after kill()). */
-  restart(): Promise<void>;
+  /** Starts it again on the same ports and store (after kill()); `graceful`: stop it with SIGTERM first (a rolling upgrade). */
+  restart(options?: { graceful?: boolean }): Promise<void>;
 }
 
 interface ServerSpec {
@@ -177,17 +177,20 @@ class ServerProcess implements NatsServer {
     }
   }
 
-  async kill(): Promise<void> {
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const proc = this.proc;
     if (proc === undefined || !this.alive) return;
     const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
+    proc.kill(signal);
+    // A graceful stop gets 10 s before it is killed after all.
+    const forced = signal === 'SIGKILL' ? undefined : setTimeout(() => proc.kill('SIGKILL'), 10_000);
     await exited;
+    clearTimeout(forced);
   }
 
   /** Starts it again on the same ports and store; retries while the port is still held (a lingering socket). */
-  async restart(): Promise<void> {
-    await this.kill();
+  async restart(options: { graceful?: boolean } = {}): Promise<void> {
+    await this.kill(options.graceful ? 'SIGTERM' : 'SIGKILL');
     for (let attempt = 0; ; attempt++) {
       this.spawn();
       try {

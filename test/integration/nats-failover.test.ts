@@ -46,9 +46,9 @@ async function client(n: Running): Promise<TestClient> {
   return c;
 }
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
     await sleep(20);
   }
@@ -144,5 +144,97 @@ describe('nats failover: kill -9 a cluster member during a steady publish stream
       `(${b.adapter.stats().reconnects} reconnect); first publish after the kill waited ${firstAfterKillMs} ms for the new stream leader; ${TOTAL - KILL_AT} publications after the kill took ${publishedIn} ms; ` +
       `B's subscriber got all ${TOTAL + 1} once, in order (${b.adapter.stats().repairedPublications} of them repaired from JetStream, ${b.adapter.stats().duplicates} duplicate copies dropped), never closed; ` +
       `unstored ${a.adapter.stats().unstoredPublications}, lost ${a.adapter.stats().lostPublications}`);
+  });
+});
+
+/** True once the stream has a leader and every replica is current (safe to take the next member down). */
+async function streamHealthy(name: string): Promise<boolean> {
+  const nc = await connect({ servers: cluster.urls, timeout: 2000 }).catch(() => undefined);
+  if (nc === undefined) return false;
+  try {
+    const info = await (await jetstreamManager(nc, { timeout: 2000 })).streams.info(name);
+    const replicas = info.cluster?.replicas ?? [];
+    return info.cluster?.leader !== undefined && replicas.length === 2 && replicas.every((r) => r.current && !r.offline);
+  } catch {
+    return false;
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}
+
+describe('nats rolling restart: 3 servers, JetStream R3, restarted one at a time under load', () => {
+  it('costs 0 client disconnects and 0 lost publications', { timeout: 150_000 }, async () => {
+    // The failover test above leaves a member down: bring the cluster back whole first.
+    for (const s of cluster.servers) if (!s.alive) await s.restart();
+    const rollPrefix = `roll${process.pid}`;
+    const rollStream = `${rollPrefix}_history`;
+    const rollNode = async (home: NatsServer): Promise<Node> => {
+      const others = cluster.servers.filter((s) => s !== home).map((s) => s.url);
+      const adapter = natsAdapter({
+        servers: [home.url, ...others], prefix: rollPrefix, storage: 'file', replicas: 3,
+        publishTimeoutMs: 15_000, requestTimeoutMs: 2000, reconnectTimeWaitMs: 200, heartbeatMs: 500, connection: { noRandomize: true },
+      });
+      const running = await startBroker({ adapter, history: { size: 5000, ttl: 600_000, topics: ['>'], maxTopics: 100 } });
+      return { ...running, adapter, home };
+    };
+    const nodes = [];
+    for (const home of cluster.servers) nodes.push(await rollNode(home));
+    const subscribers: TestClient[] = [];
+    const quiet: TestClient[] = [];
+    for (const n of nodes) {
+      const s = await client(n);
+      await s.request('sub', { topic: TOPIC });
+      subscribers.push(s);
+      for (let i = 0; i < 20; i++) {
+        const q = await client(n);
+        await q.request('sub', { topic: `quiet.${n.home.name}.${i}` });
+        quiet.push(q);
+      }
+    }
+    const publisher = await client(nodes[0]!);
+    const acked = new Map<number, number>();
+    const failed: unknown[] = [];
+    const pending: Promise<void>[] = [];
+    let sent = 0;
+    let stop = false;
+    const publishing = (async () => {
+      const began = Date.now();
+      while (!stop) {
+        const n = sent++;
+        pending.push(publisher.request('pub', { topic: TOPIC, data: n }, 60_000).then(
+          (reply) => { if (reply.ok) acked.set(n, reply.offset); else failed.push(reply.error); },
+          (err: unknown) => { failed.push(String(err)); },
+        ));
+        await sleep(Math.max(0, began + (sent * 1000) / 50 - Date.now()));
+      }
+    })();
+    await until(() => acked.size >= 25, 10_000, 'publishing before the first restart');
+    const restarts: string[] = [];
+    for (const server of cluster.servers) {
+      await until(() => streamHealthy(rollStream), 30_000, 'stream replicas current before the next restart');
+      const at = Date.now();
+      await server.restart({ graceful: true });
+      restarts.push(`${server.name} ${Date.now() - at} ms`);
+    }
+    await until(() => streamHealthy(rollStream), 30_000, 'stream replicas current after the last restart');
+    const lastAcked = acked.size;
+    await until(() => acked.size >= lastAcked + 25, 20_000, 'publishing after the last restart');
+    stop = true;
+    await publishing;
+    await Promise.all(pending);
+
+    const expected = [...acked.entries()].sort((x, y) => x[1] - y[1]);
+    for (const s of subscribers) await s.waitForMessages(expected.length, TOPIC, 20_000);
+    await sleep(200);
+    for (const s of subscribers) expect(s.messages(TOPIC).map((m) => [m.data, m.offset])).toEqual(expected);
+    const closes = [...subscribers, ...quiet, publisher].filter((c) => c.closeCode !== undefined).length;
+    const unsubs = [...subscribers, ...quiet].reduce((n, c) => n + c.received.filter((m) => m.op === 'unsub').length, 0);
+    console.log(`[nats rolling restart] restarted ${restarts.join(', ')}; published ${sent}, acknowledged ${acked.size}, refused ${failed.length}; ` +
+      `each of ${subscribers.length} subscribers got ${expected.length} once, in order; closes ${closes}, unsub pushes ${unsubs}; ` +
+      `reconnects ${nodes.map((n) => n.adapter.stats().reconnects).join('/')}, repaired ${nodes.map((n) => n.adapter.stats().repairedPublications).join('/')}`);
+    expect(failed).toEqual([]);
+    expect(acked.size).toBe(sent);
+    expect(closes).toBe(0);
+    expect(unsubs).toBe(0);
   });
 });
