@@ -1,5 +1,5 @@
 /**
- * The plugin contracts (DESIGN.md §6). Everything a transport or a cluster adapter may rely on is
+ * The plugin contracts (docs/architecture.md). Everything a transport or a cluster adapter may rely on is
  * here; the rest of core/ is private to the broker.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -121,9 +121,11 @@ export interface AdapterNode {
   /** Hands a presence change on another node to this node's subscribers. */
   presenceEvent(kind: 'join' | 'leave', topic: string, entry: PresenceEntry): void;
   /**
-   * Publications on these patterns may not have reached this node (its link to the cluster broke,
-   * or the cluster dropped messages). The broker closes their local subscribers with 4008 so that
-   * they reconnect and recover from history, or learn `recovered: false`: never a silent gap.
+   * Publications on these patterns may not have reached this node and the adapter could not
+   * repair them (its link broke on topics without history, the history lost them...). The broker
+   * drops each local subscription of these patterns with an `unsub` push (reason `gap`), so its
+   * client resubscribes with `since` and learns whether anything is missing: never a silent gap,
+   * never a closed connection. Adapters repair what they can first and report only the rest.
    */
   missed(patterns: readonly string[]): void;
 }
@@ -148,7 +150,11 @@ export interface HistoryResult {
  * A cluster adapter connects broker instances (a Centrifuge-style Broker + PresenceManager).
  * Semantics every adapter must keep, pinned by test/adapters/conformance.ts:
  * - publish() assigns the position (when the topic keeps history) and delivers to every other node
- *   that expressed interest in a matching pattern, never back to this node.
+ *   that expressed interest in a matching pattern, never back to this node. It resolves only once
+ *   the publication will reach them (it may wait while the cluster is unreachable) and rejects with
+ *   HeraldError('unavailable') when it cannot: then no node delivers it.
+ * - After a link fault, what a node missed on topics with history is delivered to it, in order and
+ *   once; only what cannot be repaired is reported through AdapterNode.missed.
  * - Positions of one topic increase in publish order within an epoch; the epoch changes when the
  *   topic's history is lost.
  * - subscribe()/unsubscribe() are reference-counted by the broker: called on the first and last
@@ -177,9 +183,9 @@ export interface ClusterAdapter {
 export interface ClusterAdapterStats {
   /** True while the connection to the cluster is up. */
   connected: boolean;
-  /** Publications that reached no other node because the cluster was unreachable (delivered locally only). */
+  /** Publications refused (`unavailable`) because the cluster stayed unreachable: delivered nowhere. */
   lostPublications: number;
-  /** Publications the history store did not confirm in time: sent to other nodes without a position. */
+  /** Publications the history store did not confirm in time: refused (`unavailable`), not sent to other nodes. */
   unstoredPublications: number;
   disconnects: number;
   reconnects: number;

@@ -126,8 +126,8 @@ function addClusterMetrics(registry: Registry, adapter: ClusterStatsSource): voi
       },
     });
   }
-  counter('herald_nats_lost_publications_total', 'Publications that could not reach other nodes because NATS was unreachable (delivered locally only)', (s) => s.lostPublications);
-  counter('herald_nats_unstored_publications_total', 'Publications JetStream did not confirm in time (sent without a position)', (s) => s.unstoredPublications);
+  counter('herald_nats_lost_publications_total', 'Publications refused (unavailable) because NATS stayed unreachable past the outbox bound: delivered nowhere', (s) => s.lostPublications);
+  counter('herald_nats_unstored_publications_total', 'Publications JetStream did not confirm in time: refused (unavailable), not sent to other nodes', (s) => s.unstoredPublications);
   counter('herald_nats_disconnects_total', 'NATS connection losses', (s) => s.disconnects);
   counter('herald_nats_reconnects_total', 'NATS reconnections', (s) => s.reconnects);
   counter('herald_nats_received_total', 'Live messages received from other nodes', (s) => s.received);
