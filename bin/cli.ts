@@ -17,6 +17,7 @@ Options (each also from a config file and HERALD_* env; precedence: flag > env >
   --port <n>        port to listen on (env PORT, default 8080)
   --host <addr>     interface to bind (env HOST, default 127.0.0.1)
   --log-level <l>   fatal|error|warn|info|debug|trace|silent (env HERALD_LOG_LEVEL, default info)
+  --log-format <f>  auto|pretty|json: auto is readable on a terminal, JSON lines otherwise (env HERALD_LOG_FORMAT)
   --nats <urls>     join a cluster over NATS: comma-separated nats:// URLs (env HERALD_NATS_URL);
                     history needs JetStream (nats-server -js). Default: single node, in memory
   --nats-prefix <p> subject prefix shared by the nodes of one cluster (env HERALD_NATS_PREFIX, default herald)
@@ -33,8 +34,9 @@ ${SECURITY_HELP}
 Endpoints: ws://<host>:<port>/ws (protocol v1, subprotocols herald.v1.json / herald.v1.msgpack)
            http://<host>:<port>/client.js (the browser client, ESM: import { HeraldClient } from '/client.js')
            http://<host>:<port>/ (live dashboard), /metrics (Prometheus), /healthz (alive), /readyz (ready)
-           /events (SSE), /socket.io/ (socket.io, namespace /herald), /api/publish (HTTP API)
+           /events (SSE), /socket.io/ (socket.io, namespaces / and /herald), /api/publish (HTTP API)
 Signals: SIGINT/SIGTERM close clients with 1001 and exit within the shutdown timeout.
+Exit codes: 0 stopped, 1 failed (port in use, shutdown deadline), 2 bad configuration.
 `;
 
 export interface CliConfig {
@@ -80,6 +82,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, cwd?: string): 
         port: { type: 'string' },
         host: { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         'node-id': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
         nats: { type: 'string' },

@@ -47,6 +47,7 @@ export const BINARY_KEYS: readonly KeySpec[] = [
   { key: 'port', kind: 'int', env: ['HERALD_PORT', 'PORT'], flag: 'port' },
   { key: 'host', kind: 'string', env: ['HERALD_HOST', 'HOST'], flag: 'host' },
   { key: 'logLevel', kind: 'string', env: ['HERALD_LOG_LEVEL'], flag: 'log-level' },
+  { key: 'logFormat', kind: 'string', env: ['HERALD_LOG_FORMAT'], flag: 'log-format' },
   { key: 'nodeId', kind: 'string', env: ['HERALD_NODE_ID'], flag: 'node-id' },
   { key: 'shutdownTimeout', kind: 'int', env: ['HERALD_SHUTDOWN_TIMEOUT'], flag: 'shutdown-timeout' },
   { key: 'nats.servers', kind: 'list', env: ['HERALD_NATS_URL'], flag: 'nats' },
@@ -104,6 +105,8 @@ const binarySchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   host: z.string().min(1).default('127.0.0.1'),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** 'auto': human-readable on a terminal, JSON lines otherwise. */
+  logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
   nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1..64 of [A-Za-z0-9_-]').optional(),
   /** Milliseconds between SIGTERM/SIGINT and a forced exit. */
   shutdownTimeout: z.number().int().positive().default(10_000),
@@ -288,6 +291,38 @@ function securityFlags(s: BinaryConfig['security']): Record<string, string | boo
 /** The security section in security.ts's shape. */
 export function securityOf(config: BinaryConfig): SecurityConfig {
   return parseSecurity(securityFlags(config.security), { HERALD_API_KEY: config.security.apiKeys.join(',') });
+}
+
+/** Environment variables the binary reads besides the keys' own. */
+const OTHER_ENV = ['HERALD_CONFIG'];
+
+/**
+ * `HERALD_*` variables that no key reads (a typo such as HERALD_JWT_SECRT would otherwise leave a
+ * broker open without a word), each with the closest known name when one is near.
+ */
+export function unknownEnv(env: NodeJS.ProcessEnv): { name: string; suggestion?: string }[] {
+  const known = [...OTHER_ENV, ...allKeys().flatMap((k) => k.env.filter((e) => e.startsWith('HERALD_')))];
+  const set = new Set(known);
+  return Object.keys(env).filter((name) => name.startsWith('HERALD_') && !set.has(name)).sort().map((name) => {
+    let best: string | undefined;
+    let distance = Math.max(3, Math.floor(name.length / 4)) + 1;
+    for (const k of known) {
+      const d = editDistance(name, k);
+      if (d < distance) { distance = d; best = k; }
+    }
+    return best === undefined ? { name } : { name, suggestion: best };
+  });
+}
+
+/** Levenshtein distance, for suggestions only (names are short; two rows suffice). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
 }
 
 /** The resolved configuration as `herald check-config` prints it: secrets replaced. */

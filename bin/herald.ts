@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** The standalone broker: `npm start` or `herald --port 8080`. */
-import { pino } from 'pino';
 import { createBroker } from '../core/index.js';
 import { ws } from '../transports/ws/index.js';
 import { socketio } from '../transports/socketio/index.js';
@@ -10,7 +9,9 @@ import { clientBundle } from '../client/serve.js';
 import { metrics } from '../core/metrics/index.js';
 import { dashboard } from '../dashboard/index.js';
 import { CliError, HELP, parseCli, type CliConfig } from './cli.js';
-import { redacted } from './config.js';
+import { redacted, unknownEnv } from './config.js';
+import { endpointLines, endpointList } from './endpoints.js';
+import { binaryLogger } from './logger.js';
 import { planSecurity, type SecurityPlan } from './security.js';
 
 async function main(): Promise<void> {
@@ -35,7 +36,9 @@ async function main(): Promise<void> {
     process.stderr.write(`herald: ${checking ? 'invalid configuration:\n  security: ' : ''}${(err as Error).message}\n`);
     process.exit(2);
   }
+  const typos = unknownEnv(process.env).map(({ name, suggestion }) => `unknown environment variable ${name} is ignored${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
   if (config.command === 'check-config') {
+    for (const t of typos) process.stderr.write(`herald: ${t}\n`);
     process.stdout.write(`${JSON.stringify(redacted(config.config), null, 2)}\n`);
     return;
   }
@@ -44,16 +47,19 @@ async function main(): Promise<void> {
     ...(config.config.metrics.enabled ? [metrics()] : []),
     ...(config.config.dashboard.enabled ? [dashboard({ topic: config.config.dashboard.statsTopic, interval: config.config.dashboard.interval })] : []),
   ];
-  const logger = pino({ name: 'herald', level: config.logLevel });
+  const logger = binaryLogger(config.logLevel, config.config.logFormat);
+  for (const t of typos) logger.warn(t);
   for (const [level, message] of security.notices) logger[level](message);
   // Loaded only when asked for: a single node never loads the NATS client.
   const adapter = config.nats === undefined ? undefined
     : (await import('../adapters/nats/index.js')).natsAdapter({ servers: config.nats, prefix: config.natsPrefix });
   if (config.config.configFile !== undefined) logger.info({ file: config.config.configFile }, 'configuration file read');
+  const namespaces = ['/', '/herald'];
   const broker = await createBroker({
     port: config.port,
     host: config.host,
-    transports: [ws(), socketio(), sse(), httpApi({ apiKeys: config.security.apiKeys }), clientBundle(), ...ops],
+    // A stock `io(url)` lands on `/`: served like `/herald`, so it works as typed.
+    transports: [ws(), socketio({ namespace: namespaces }), sse(), httpApi({ apiKeys: config.security.apiKeys }), clientBundle(), ...ops],
     logger,
     ...security.options,
     limits,
@@ -61,11 +67,18 @@ async function main(): Promise<void> {
     presence,
     ...(nodeId !== undefined ? { nodeId } : {}),
     ...(adapter ? { adapter } : {}),
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
+    // One line, no stack: the operator's fix is a flag, not a bug report.
+    const why = err.code === 'EADDRINUSE' ? 'is already in use (another herald?)' : 'may not be bound by this user';
+    process.stderr.write(`herald: port ${config.port} on ${config.host} ${why}: choose another with --port or PORT\n`);
+    process.exit(1);
   });
   const { address, port } = broker.address()!;
   const shown = address.includes(':') ? `[${address}]` : address;
-  const secure = security.options.tls !== undefined;
-  logger.info({ host: address, port }, `herald listening on http${secure ? 's' : ''}://${shown}:${port} (WebSocket ws${secure ? 's' : ''}://${shown}:${port}/ws)`);
+  const base = `http${security.options.tls !== undefined ? 's' : ''}://${shown}:${port}`;
+  const endpoints = endpointList({ base, dashboard: config.config.dashboard.enabled, metrics: config.config.metrics.enabled, socketIoNamespaces: namespaces });
+  logger.info({ host: address, port, endpoints: Object.fromEntries(endpoints) }, `herald listening on ${base}\n${endpointLines(endpoints)}`);
 
   let stopping = false;
   const stop = (signal: string): void => {

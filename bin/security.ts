@@ -104,6 +104,23 @@ function pemOrFile(value: string): string {
 }
 
 /**
+ * The origin policy in force: the configured list; else any origin for an anonymous broker (a
+ * development broker: every transport alike, so a page on another port can use SSE, the HTTP API
+ * and socket.io polling as well as WebSocket); else, with authentication, only pages the broker
+ * serves itself (the dashboard), since a token-bearing page elsewhere must be listed.
+ */
+function originsOf(config: SecurityConfig, anonymous: boolean): string[] | '*' {
+  if (config.allowedOrigins !== undefined) return config.allowedOrigins;
+  return anonymous ? '*' : [];
+}
+
+function originNotice(origins: string[] | '*'): string {
+  if (origins === '*') return 'origins: any page may connect, on every transport (anonymous development mode; set HERALD_ALLOWED_ORIGINS to restrict)';
+  if (origins.length === 0) return 'origins: only pages served by this broker may connect (set HERALD_ALLOWED_ORIGINS to admit your web app)';
+  return `origins: only ${origins.join(', ')} and pages served by this broker may connect`;
+}
+
+/**
  * Turns the configuration into broker options, or throws when it would expose an unauthenticated
  * broker beyond loopback without `--insecure`.
  */
@@ -125,10 +142,11 @@ export function planSecurity(config: SecurityConfig, host: string): SecurityPlan
   } else {
     throw new Error(`refusing to serve anonymous clients on ${host}: configure --jwt-secret or --jwt-public-key (or HERALD_JWT_SECRET / HERALD_JWT_PUBLIC_KEY), bind to 127.0.0.1, or pass --insecure`);
   }
-  if (config.allowedOrigins === undefined) notices.push(['info', 'no allowed origins configured: browser pages from any origin may connect (set HERALD_ALLOWED_ORIGINS)']);
+  const allowedOrigins = originsOf(config, anonymous);
+  notices.push(['info', originNotice(allowedOrigins)]);
   const tls = config.tlsCert !== undefined ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey!) } : undefined;
   return {
-    options: { hooks, ...(config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : {}), ...(tls ? { tls } : {}) },
+    options: { hooks, allowedOrigins, ...(tls ? { tls } : {}) },
     apiKey: config.apiKeys.length > 0 ? apiKeyChecker(config.apiKeys) : undefined,
     anonymous,
     notices,

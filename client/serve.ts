@@ -1,12 +1,13 @@
 /**
  * Serves the browser build of `herald/client` at `/client.js`, so a plain HTML page can
  * `import { HeraldClient } from '/client.js'` without a bundler. A transport-like plugin: it only
- * claims a request path on the broker's HTTP host. The bundle is built with esbuild from the
- * client sources on the first request (there is no build step on a fresh clone: `npm start` runs
- * from source) and kept in memory. Server-side only: never imported by the client itself.
+ * claims a request path on the broker's HTTP host. An installed package serves the bundle prebuilt
+ * at pack time (dist/client/browser.js, scripts/build-client-bundle.ts); from source (`npm start`
+ * on a clone, no build step) it is built with esbuild, a development dependency, on the first
+ * request and kept in memory. Server-side only: never imported by the client itself.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Transport, TransportHost } from '../core/contracts.js';
@@ -32,6 +33,23 @@ function entryPoint(): string {
   throw new Error('herald client sources not found next to client/serve');
 }
 
+/** File name of the bundle prebuilt next to the compiled client (dist/client/). */
+export const PREBUILT_BUNDLE = 'browser.js';
+
+function etagOf(code: string): string {
+  return `"${createHash('sha256').update(code).digest('base64url').slice(0, 27)}"`;
+}
+
+/** The prebuilt bundle when running from dist, else a fresh esbuild build of the sources. */
+export async function loadClientBundle(options: { minify?: boolean } = {}): Promise<Bundle> {
+  const prebuilt = fileURLToPath(new URL(`./${PREBUILT_BUNDLE}`, import.meta.url));
+  if (import.meta.url.endsWith('.js') && existsSync(prebuilt)) {
+    const code = readFileSync(prebuilt, 'utf8');
+    return { code, etag: etagOf(code) };
+  }
+  return buildClientBundle(options);
+}
+
 /** Builds the ESM browser bundle (platform browser: msgpackr's browser build, no ws). */
 export async function buildClientBundle(options: { minify?: boolean } = {}): Promise<Bundle> {
   const { build } = await import('esbuild');
@@ -47,7 +65,7 @@ export async function buildClientBundle(options: { minify?: boolean } = {}): Pro
     logLevel: 'silent',
   });
   const code = result.outputFiles[0]!.text;
-  return { code, etag: `"${createHash('sha256').update(code).digest('base64url').slice(0, 27)}"` };
+  return { code, etag: etagOf(code) };
 }
 
 class ClientBundleRoute implements Transport {
@@ -73,7 +91,7 @@ class ClientBundleRoute implements Transport {
       res.end();
       return;
     }
-    this.bundle ??= buildClientBundle({ minify: this.minify });
+    this.bundle ??= loadClientBundle({ minify: this.minify });
     this.bundle.then(
       ({ code, etag }) => {
         const headers = {

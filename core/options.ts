@@ -84,14 +84,16 @@ const schema = z
     nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
     /**
      * Browser origins allowed to connect (upgrades) and to call Herald's HTTP paths, compared exactly
-     * with the Origin header (entries are normalised with URL#origin). Unset: no origin check and no
-     * CORS headers. Requests without an Origin header (non-browser clients) are not affected.
+     * with the Origin header (entries are normalised with URL#origin); a page served by the broker
+     * itself (Origin host = Host header) always passes. `'*'`: every origin passes on every
+     * transport, with CORS answers for all (development). Unset: no origin check and no CORS
+     * headers. Requests without an Origin header (non-browser clients) are not affected.
      */
-    allowedOrigins: z.array(z.string().transform((v, ctx) => {
+    allowedOrigins: z.union([z.literal('*'), z.array(z.string().transform((v, ctx) => {
       const origin = normaliseOrigin(v);
       if (origin === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not an origin (scheme://host[:port])` });
       return origin ?? v;
-    })).optional(),
+    }))]).optional(),
     /** Serve https/wss on the owned server (port mode): PEM certificate chain and private key. */
     tls: z.object({ cert: z.union([z.string(), z.instanceof(Buffer)]), key: z.union([z.string(), z.instanceof(Buffer)]) }).strict().optional(),
     limits: limitsSchema.default(limitsSchema.parse({})),

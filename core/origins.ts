@@ -37,11 +37,12 @@ const PREFLIGHT_HEADERS = {
 };
 
 export class OriginPolicy {
-  private readonly allowed: ReadonlySet<string> | undefined;
+  /** undefined: no check; 'any': every origin, CORS for all; a set: those plus the broker's own. */
+  private readonly allowed: ReadonlySet<string> | 'any' | undefined;
 
   /** `allowed` undefined: no check, no CORS answers (the embedder's application decides). */
-  constructor(allowed: readonly string[] | undefined) {
-    this.allowed = allowed === undefined ? undefined : new Set(allowed);
+  constructor(allowed: readonly string[] | '*' | undefined) {
+    this.allowed = allowed === undefined ? undefined : allowed === '*' ? 'any' : new Set(allowed);
   }
 
   get enabled(): boolean {
@@ -51,19 +52,24 @@ export class OriginPolicy {
   verdict(req: IncomingMessage): OriginVerdict {
     const origin = req.headers.origin;
     if (origin === undefined) return 'no-origin';
-    if (this.allowed === undefined) return 'allowed';
-    return this.allowed.has(origin) ? 'allowed' : 'forbidden';
+    return this.admits(req, origin) ? 'allowed' : 'forbidden';
+  }
+
+  private admits(req: IncomingMessage, origin: string): boolean {
+    if (this.allowed === undefined || this.allowed === 'any') return true;
+    return this.allowed.has(origin) || sameOrigin(req, origin);
   }
 
   /**
-   * Adds CORS headers for a listed origin (never `*`: answers may depend on credentials). Returns
-   * true when it answered a preflight itself, so the caller stops there.
+   * Adds CORS headers for an admitted cross-origin page (never `*`: answers may depend on
+   * credentials; with `'*'` no credentials are allowed, so a page cannot ride a visitor's cookies).
+   * Returns true when it answered a preflight itself, so the caller stops there.
    */
   cors(req: IncomingMessage, res: ServerResponse): boolean {
     const origin = req.headers.origin;
-    if (this.allowed === undefined || origin === undefined || !this.allowed.has(origin)) return false;
+    if (this.allowed === undefined || origin === undefined || !this.admits(req, origin)) return false;
     res.setHeader('access-control-allow-origin', origin);
-    res.setHeader('access-control-allow-credentials', 'true');
+    if (this.allowed !== 'any') res.setHeader('access-control-allow-credentials', 'true');
     res.setHeader('vary', 'Origin');
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
       res.writeHead(204, { ...PREFLIGHT_HEADERS, 'content-length': '0' });
@@ -72,4 +78,16 @@ export class OriginPolicy {
     }
     return false;
   }
+}
+
+/**
+ * A page the broker served itself (the dashboard): the Origin's host:port is the Host it asked.
+ * A page elsewhere cannot forge either header, so this admits no other site; the scheme is not
+ * compared because a TLS-terminating proxy hides it.
+ */
+function sameOrigin(req: IncomingMessage, origin: string): boolean {
+  const host = req.headers.host;
+  if (host === undefined) return false;
+  const at = origin.indexOf('://');
+  return at !== -1 && origin.slice(at + 3) === host.toLowerCase();
 }

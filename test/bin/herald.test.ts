@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../bin/cli.js';
 import { startBinary } from '../helpers/binary.js';
@@ -8,6 +9,27 @@ const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
+
+function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.once('exit', (code) => resolve({ code, out: out + err, err }));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('herald binary', () => {
   it('reads flags over environment over defaults', () => {
@@ -36,15 +58,82 @@ describe('herald binary', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 30_000);
 
-  it('prints --help and exits 0; exits 2 on a bad flag', async () => {
-    const run = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.once('exit', (code) => resolve({ code, out }));
+  it('lists every endpoint in its listening line, says which origin policy is in force, and warns about a misspelled HERALD_* variable', async () => {
+    const { port, lines } = await startBinary(['--port', '0'], { HERALD_JWT_SECRT: 'a typo' });
+    const parsed = lines.map((l) => JSON.parse(l) as { msg: string; level: number; endpoints?: Record<string, string> });
+    const listening = parsed.find((l) => l.msg.startsWith('herald listening'))!;
+    const base = `http://127.0.0.1:${port}`;
+    expect(listening.endpoints).toEqual({
+      dashboard: `${base}/`, WebSocket: `ws://127.0.0.1:${port}/ws`, 'socket.io': `${base}/socket.io/ (namespaces /, /herald)`,
+      SSE: `${base}/events`, 'HTTP API': `${base}/api/publish`, client: `${base}/client.js`,
+      metrics: `${base}/metrics`, ready: `${base}/readyz`, health: `${base}/healthz`,
     });
+    for (const url of Object.values(listening.endpoints!)) expect(listening.msg).toContain(url);
+    expect(parsed.find((l) => l.msg.startsWith('origins:'))?.msg).toMatch(/any page may connect, on every transport/);
+    expect(parsed.find((l) => l.msg.includes('HERALD_JWT_SECRT'))).toMatchObject({ level: 40, msg: expect.stringContaining('did you mean HERALD_JWT_SECRET?') });
+
+    const secured = await startBinary(['--port', '0'], { HERALD_JWT_SECRET: 'x'.repeat(32) });
+    expect(secured.lines.find((l) => l.includes('origins:'))).toMatch(/only pages served by this broker/);
+  }, 30_000);
+
+  it('port in use: one clear line on stderr, no stack trace, exit 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const result = await run(['--port', String(port)]);
+      expect(result.code).toBe(1);
+      const errLines = result.err.split('\n').filter(Boolean);
+      expect(errLines).toEqual([`herald: port ${port} on 127.0.0.1 is already in use (another herald?): choose another with --port or PORT`]);
+    } finally {
+      blocker.close();
+    }
+  }, 30_000);
+
+  it('pretty logs when asked (and on a terminal): readable lines, not JSON', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', '--port', '0'], { env: { ...process.env, HERALD_LOG_FORMAT: 'pretty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.includes('healthz')) resolve(); });
+      child.once('exit', () => reject(new Error(out)));
+    });
+    expect(out).toMatch(/INFO.*herald listening on http:\/\/127\.0\.0\.1:\d+\n\s+dashboard\s+http:/);
+    expect(out.split('\n')[0]!.startsWith('{')).toBe(false);
+    child.kill('SIGTERM');
+  }, 30_000);
+
+  it('`npm start` hands signals to the broker: killing the npm process stops it (no orphan left serving)', async () => {
+    const npm = spawn('npm', ['start', '--silent', '--', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HERALD_LOG_FORMAT: 'json' } });
+    children.push(npm);
+    const started = await new Promise<{ pid: number; port: number }>((resolve, reject) => {
+      let buffer = '';
+      npm.stdout.setEncoding('utf8').on('data', (d: string) => {
+        buffer += d;
+        const line = buffer.split('\n').find((l) => l.includes('herald listening'));
+        if (line) resolve(JSON.parse(line) as { pid: number; port: number });
+      });
+      npm.once('exit', (code) => reject(new Error(`npm exited ${code}: ${buffer}`)));
+    });
+    expect(started.pid).not.toBe(npm.pid);
+    const npmExit = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
+    npm.kill('SIGTERM');
+    await npmExit;
+    // The broker process itself is gone, and with it the port.
+    const deadline = Date.now() + 10_000;
+    while (alive(started.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const orphaned = alive(started.pid);
+    if (orphaned) process.kill(started.pid, 'SIGKILL'); // do not leave it behind for the next test
+    expect(orphaned).toBe(false);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(started.port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(false); });
+      socket.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  }, 30_000);
+
+  it('prints --help and exits 0; exits 2 on a bad flag', async () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/Usage: herald/);

@@ -1,9 +1,13 @@
 /**
- * The live dashboard of the standalone broker in headless Chromium: it follows the broker's stats
+ * The admin dashboard of the standalone broker in headless Chromium: it follows the broker's stats
  * topic, and a visitor subscribes and publishes over WebSocket, socket.io and SSE in turn; the
- * counters on the page move, and a screenshot is kept in test-artifacts/.
+ * counters, charts, topic browser and connection list follow, its own stats traffic is never
+ * counted, no request fails and nothing is logged as an error; with JWT it asks for a token and
+ * says what a token lacks; actions go through the control API with the admin token. Screenshots
+ * are kept in test-artifacts/.
  */
 import { mkdirSync, statSync } from 'node:fs';
+import { SignJWT } from 'jose';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startBinary } from '../helpers/binary.js';
@@ -11,6 +15,19 @@ import { browserTest, launchChromium } from '../helpers/chromium.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 const SCREENSHOT = 'test-artifacts/dashboard.png';
+const SECRET = 'dashboard-test-secret-of-32-bytes!!';
+const API_KEY = 'dashboard-test-api-key-0123456789';
+
+/** Collects what a visitor would see go wrong: page errors, console errors, failed requests. */
+function watch(tab: Page): string[] {
+  const problems: string[] = [];
+  tab.on('pageerror', (e) => problems.push(`pageerror: ${String(e)}`));
+  tab.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  tab.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+  // A stream the page closes itself (switching transports) ends as ERR_ABORTED: not a failure.
+  tab.on('requestfailed', (r) => { if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`failed ${r.url()}: ${r.failure()?.errorText}`); });
+  return problems;
+}
 
 let close: (() => Promise<void>) | undefined;
 afterAll(async () => { await close?.(); });
@@ -35,8 +52,7 @@ describe('dashboard', () => {
     const chromium = await launchChromium();
     close = chromium.close;
     const tab = await chromium.browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    tab.on('pageerror', (e) => errors.push(String(e)));
+    const errors = watch(tab);
     await tab.goto(`http://127.0.0.1:${port}/`);
     expect(await tab.title()).toBe('Herald dashboard');
 
@@ -50,7 +66,9 @@ describe('dashboard', () => {
     await outsider.request('sub', { topic: 'demo.hello' });
     await until(tab, 'connections-ws', (n) => n === 2, 'counted the outsider');
 
-    const before = await number(tab, 'total-publications');
+    // Only the dashboard's own stats have flowed so far: none of it is user traffic.
+    await until(tab, 'total-publications', (n) => n === 0, 'stayed at zero');
+    expect(await number(tab, 'total-deliveries')).toBe(0);
     const transports = [['ws', 'connections-ws', 2], ['socketio', 'connections-socketio', 1], ['sse', 'connections-sse', 1]] as const;
     for (const [i, [transport, counter, expected]] of transports.entries()) {
       if (transport !== 'ws') {
@@ -70,18 +88,88 @@ describe('dashboard', () => {
     expect(outsider.messages('demo.hello').map((m) => m.data.via)).toEqual(['ws', 'socketio', 'sse']);
     expect(await tab.evaluate(() => (window as any).herald.published.map((r: any) => r.offset))).toEqual([1, 2, 3]);
 
-    // Counters moved: total publications (the stats' own excluded from the rate, not the total), recent list.
+    // Counters moved by exactly the user traffic: 3 publications, each delivered to the page and the outsider.
     await tab.waitForFunction(() => document.getElementById('recent')!.innerText.includes('demo.hello #3'), undefined, { timeout: 10_000 });
     const recent = await text(tab, 'recent');
     for (const n of [1, 2, 3]) expect(recent).toContain(`demo.hello #${n}`);
-    expect(await number(tab, 'total-publications')).toBeGreaterThanOrEqual(before + 3);
-    expect(await number(tab, 'total-deliveries')).toBeGreaterThanOrEqual(6); // each to the page and the outsider
+    await until(tab, 'total-publications', (n) => n === 3, 'counted the 3 user publications');
+    await until(tab, 'total-deliveries', (n) => n === 6, 'counted the 6 user deliveries');
     expect(await text(tab, 'messages')).toContain('"via":"sse"');
+
+    // Charts over time: uPlot drew one canvas per chart, over several points.
+    await tab.waitForFunction(() => (window as any).herald.chartPoints >= 3, undefined, { timeout: 10_000 });
+    for (const chart of ['connections', 'publications', 'deliveries']) expect(await tab.locator(`#chart-${chart} canvas`).count()).toBe(1);
+    expect(await text(tab, 'chart-connections')).toContain('all nodes');
+
+    // Topic browser: the outsider's topic with its subscriber; its detail shows recent history and presence.
+    await tab.waitForFunction(() => document.querySelector('#topic-list tr[data-topic="demo.hello"]') !== null, undefined, { timeout: 10_000 });
+    expect(await tab.locator('#topic-list').innerText()).not.toContain('herald.stats');
+    // The detail asks over the page's link: SSE cannot, and says so; WebSocket can.
+    await tab.click('#topic-list tr[data-topic="demo.hello"]');
+    await tab.waitForFunction(() => document.getElementById('topic-detail')!.innerText.includes('switch to WebSocket'), undefined, { timeout: 10_000 });
+    await tab.selectOption('#transport', 'ws');
+    await tab.waitForFunction(() => (window as any).herald.transport === 'ws' && (window as any).herald.connected, undefined, { timeout: 10_000 });
+    await tab.click('#topic-list tr[data-topic="demo.hello"]');
+    await tab.waitForFunction(() => document.getElementById('topic-detail')!.innerText.includes('#3 {"via":"sse"}'), undefined, { timeout: 10_000 });
+    const detail = await text(tab, 'topic-detail');
+    expect(detail).toMatch(/recent history: #1 \{"via":"ws"\}.*#2 \{"via":"socketio"\}/);
+    expect(detail).toMatch(/presence: /);
+
+    // Connection list: the outsider's connection with its subscription; actions need an admin token.
+    const outsiderRow = tab.locator('#connection-list tr', { hasText: 'demo.hello ✕' }).filter({ hasText: 'ws' }).first();
+    await outsiderRow.waitFor({ timeout: 10_000 });
+    expect(await outsiderRow.locator('button.danger').isDisabled()).toBe(true);
+    expect(await text(tab, 'node-list')).toMatch(/\d+ s/);
     expect(errors).toEqual([]);
 
     mkdirSync('test-artifacts', { recursive: true });
     await tab.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
     await outsider.close();
+  }, 60_000);
+
+  browserTest('with JWT: says a token is needed, says what a token lacks, and signed in acts through the control API', async () => {
+    const { port } = await startBinary(['--port', '0'], { HERALD_DASHBOARD_INTERVAL: '200', HERALD_JWT_SECRET: SECRET, HERALD_API_KEY: API_KEY });
+    const key = new TextEncoder().encode(SECRET);
+    const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('ops').setExpirationTime('5m').sign(key);
+    const chromium = await launchChromium();
+    const previous = close;
+    close = async () => { await previous?.(); await chromium.close(); };
+    const tab = await chromium.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = watch(tab);
+    await tab.goto(`http://127.0.0.1:${port}/`);
+    await tab.waitForFunction(() => document.getElementById('notice')!.innerText.includes('requires authentication'), undefined, { timeout: 10_000 });
+    expect(await text(tab, 'notice')).toContain('herald.stats.*');
+    expect(await number(tab, 'nodes')).toBe(0);
+    mkdirSync('test-artifacts', { recursive: true });
+    await tab.screenshot({ path: 'test-artifacts/dashboard-login.png' });
+
+    // A valid token without the stats grant: told exactly which grant is missing.
+    await tab.fill('#admin-token', await sign({ subscribe: ['demo.>'] }));
+    await tab.click('#login-button');
+    await tab.waitForFunction(() => document.getElementById('notice')!.innerText.includes('may not subscribe to herald.stats.*'), undefined, { timeout: 10_000 });
+    await tab.click('#logout-button');
+
+    // An admin token with the grant: live data, and the actions are enabled.
+    await tab.fill('#admin-token', await sign({ admin: true, subscribe: ['herald.stats.*', 'demo.>'], publish: ['demo.>'] }));
+    await tab.click('#login-button');
+    await until(tab, 'nodes', (n) => n === 1, 'showed the node');
+    const outsider = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${await sign({ subscribe: ['demo.>'] })}` } });
+    await outsider.request('sub', { topic: 'demo.watched' });
+    const row = tab.locator('#connection-list tr', { hasText: 'demo.watched ✕' });
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.locator('button.danger').isEnabled()).toBe(true);
+    const controlApi = (await fetch(`http://127.0.0.1:${port}/api/info`, { headers: { authorization: `Bearer ${API_KEY}` } })).status !== 404;
+    await row.locator('button.danger').click();
+    if (controlApi) {
+      expect(await outsider.waitClose()).toBe(4002);
+      await tab.waitForFunction(() => /disconnect .*: 1 connection/.test(document.getElementById('action-error')!.innerText), undefined, { timeout: 10_000 });
+    } else {
+      // A broker without the control routes: the page says so instead of failing silently.
+      await tab.waitForFunction(() => document.getElementById('action-error')!.innerText.includes('no control API'), undefined, { timeout: 10_000 });
+      await outsider.close();
+    }
+    // Without control routes the only failed requests are the page's calls to them (404, explained above).
+    expect(errors.filter((e) => controlApi || !(/404 .*\/api\/(info|disconnect)$/.test(e) || e.includes('status of 404')))).toEqual([]);
   }, 60_000);
 });

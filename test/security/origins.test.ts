@@ -82,6 +82,37 @@ describe('origin matrix', () => {
     expect(checks).toBe(ORIGINS.length * doors.length - 1);
   });
 
+  it("allowedOrigins '*' (the binary's anonymous development mode): every door admits any origin alike, CORS without credentials", async () => {
+    const { port } = await startBroker({ transports: [ws(), socketio(), sse(), httpApi()], allowedOrigins: '*' });
+    const origin = 'http://localhost:5173';
+    const ws101 = await rawConnect(port, { headers: { origin } });
+    ws101.client?.socket.destroy();
+    expect(ws101.status).toBe(101);
+    const answers = [
+      await http(port, 'GET', '/socket.io/?EIO=4&transport=polling', { origin }),
+      await http(port, 'GET', '/events?topic=a', { origin }),
+      await http(port, 'POST', '/api/publish', { origin, 'content-type': 'application/json' }, '{"topic":"a","data":1}'),
+      await http(port, 'OPTIONS', '/api/publish', { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' }),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 204]);
+    for (const a of answers) {
+      expect(a.headers['access-control-allow-origin']).toBe(origin);
+      expect(a.headers['access-control-allow-credentials']).toBeUndefined();
+    }
+  });
+
+  it('a listed policy also admits pages the broker serves itself (Origin host = Host), and nothing that merely resembles it', async () => {
+    const { port } = await startBroker({ transports: [ws(), httpApi()], allowedOrigins: [] });
+    const own = await rawConnect(port, { headers: { origin: `http://127.0.0.1:${port}` } });
+    own.client?.socket.destroy();
+    expect(own.status).toBe(101);
+    for (const origin of [`http://127.0.0.1:${port + 1}`, `http://127.0.0.1:${port}.evil.io`, 'null']) {
+      const r = await rawConnect(port, { headers: { origin } });
+      r.client?.socket.destroy();
+      expect(r.status, origin).toBe(403);
+    }
+  });
+
   it('without allowedOrigins: no origin check and no CORS headers at all', async () => {
     const { port } = await startBroker({ transports: [ws(), sse(), httpApi()] });
     const r = await rawConnect(port, { headers: { origin: 'https://anyone.example' } });

@@ -19,8 +19,12 @@ import { createEngine, type EngineOptions, type EngineServer } from './engine.js
 import { commandOf, isHeraldEvent, takeAck } from './events.js';
 
 export interface SocketIoTransportOptions {
-  /** Herald's namespace (default '/herald'). */
-  namespace?: string;
+  /**
+   * Herald's namespace, or several (default '/herald'). The standalone binary serves ['/', '/herald'],
+   * so a stock `io(url)` works as is. An event on a namespace Herald does not serve is answered with
+   * an error (ack and `herald:error`), never left unanswered: see `answerStrayEvents`.
+   */
+  namespace?: string | string[];
   /** An existing socket.io server to add the namespace to; omit to let Herald run its own. */
   io?: Server;
   /** Own server only: the engine.io path (default '/socket.io/'). */
@@ -41,16 +45,18 @@ const CLIENT_FILES = /^socket\.io(\.esm|\.msgpack)?(\.min)?\.js(\.map)?$/;
 export class SocketIoTransport implements Transport {
   readonly name = 'socketio';
   private readonly options: SocketIoTransportOptions;
-  private readonly namespaceName: string;
+  private readonly namespaces: readonly string[];
   private readonly path: string;
   private io: Server | undefined;
   private engine: EngineServer | undefined;
-  private nsp: Namespace | undefined;
+  private readonly nsps: Namespace[] = [];
 
   constructor(options: SocketIoTransportOptions = {}) {
     this.options = options;
-    this.namespaceName = options.namespace ?? '/herald';
-    if (!this.namespaceName.startsWith('/')) throw new TypeError('socket.io namespace must start with "/"');
+    const names = options.namespace ?? '/herald';
+    this.namespaces = [...new Set(Array.isArray(names) ? names : [names])];
+    if (this.namespaces.length === 0) throw new TypeError('socket.io: give at least one namespace');
+    for (const n of this.namespaces) if (!n.startsWith('/')) throw new TypeError('socket.io namespace must start with "/"');
     const path = options.path ?? '/socket.io/';
     this.path = path.endsWith('/') ? path : `${path}/`;
   }
@@ -86,13 +92,25 @@ export class SocketIoTransport implements Transport {
     }
     const ownsEngine = this.engine !== undefined;
     const closeTimeout = this.options.closeTimeout ?? 2000;
-    this.nsp = this.io.of(this.namespaceName);
-    this.nsp.on('connection', (socket: Socket) => this.accept(host, socket, ownsEngine, closeTimeout));
+    for (const name of this.namespaces) {
+      const nsp = this.io.of(name);
+      nsp.on('connection', (socket: Socket) => this.accept(host, socket, name, ownsEngine, closeTimeout));
+      this.nsps.push(nsp);
+    }
+    // socket.io always accepts the main namespace: a client that lands there must learn why nothing answers.
+    if (!this.namespaces.includes('/')) {
+      const main = this.io.of('/');
+      const stray = (socket: Socket) => answerStrayEvents(socket, this.namespaces, !ownsEngine);
+      main.on('connection', stray);
+      this.strays = () => main.off('connection', stray);
+    }
   }
 
-  private accept(host: TransportHost, socket: Socket, ownsEngine: boolean, closeTimeout: number): void {
-    const encoder = new SocketIoEncoder(this.namespaceName);
-    const connection = new SocketIoConnection(socket, encoder, this.namespaceName, ownsEngine, closeTimeout);
+  private strays: (() => void) | undefined;
+
+  private accept(host: TransportHost, socket: Socket, namespace: string, ownsEngine: boolean, closeTimeout: number): void {
+    const encoder = new SocketIoEncoder(namespace);
+    const connection = new SocketIoConnection(socket, encoder, namespace, ownsEngine, closeTimeout);
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = typeof auth?.token === 'string' ? auth.token : undefined;
     const session = host.open(connection, handshakeOf(socket.request, 'socketio', token), encoder);
@@ -124,18 +142,39 @@ export class SocketIoTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    const nsp = this.nsp;
-    if (nsp) {
-      nsp.removeAllListeners('connection');
+    this.strays?.();
+    this.strays = undefined;
+    if (this.nsps.length > 0) {
+      for (const nsp of this.nsps) nsp.removeAllListeners('connection');
       // The broker closed the sessions just now: a `herald:close` queued behind this turn's
       // publications still sits in engine.io's write buffer, and closing the server would drop it.
       if (this.engine) await drainWriteBuffers(this.engine, this.options.closeTimeout ?? 2000);
-      nsp.disconnectSockets(true);
+      for (const nsp of this.nsps.splice(0)) nsp.disconnectSockets(true);
     }
     if (this.engine && this.io) {
       await new Promise<void>((resolve) => this.io!.close(() => resolve()));
     }
   }
+}
+
+/**
+ * A socket on a namespace Herald does not serve (socket.io's main namespace `/`): every event
+ * Herald would understand is answered with an error naming the namespaces to use, as an ack when
+ * the client asked for one and as `herald:error` always. On an application's own socket.io server
+ * (`shared`) the application may handle such events itself: Herald answers only those that have no
+ * listener of the application's, and otherwise never touches the socket.
+ */
+function answerStrayEvents(socket: Socket, served: readonly string[], shared: boolean): void {
+  socket.use((packet, next) => {
+    const [event] = packet as unknown as [unknown];
+    if (typeof event !== 'string' || (shared && (!isHeraldEvent(event) || socket.listeners(event).length > 0))) return next();
+    const args = packet.slice(1) as unknown[];
+    const ack = takeAck(args);
+    const error = new HeraldError('bad_request', `Herald is not served on socket.io namespace ${JSON.stringify(socket.nsp.name)}: connect to ${served.map((n) => JSON.stringify(n)).join(' or ')}, e.g. io('http://host:port${served[0]}')`).toJSON();
+    ack?.({ ok: false, error });
+    socket.emit('herald:error', error);
+    // Handled here: the application's listeners (if any) do not see it as an unhandled event.
+  });
 }
 
 /** Waits (at most `timeoutMs`) until no engine.io connection has packets waiting to be written. */

@@ -144,6 +144,10 @@ describe('socket.io transport', () => {
       expect(await herald.socket.emitWithAck('publish', 'mixed', 'hi')).toMatchObject({ ok: true, offset: 1 });
       expect(await main.socket.emitWithAck('echo', 'pong')).toBe('pong');
       expect(await app.socket.emitWithAck('hello')).toBe('app here');
+      // A Herald event on the application's namespace, which has no listener for it: a clear error, not silence.
+      const stray = await main.socket.timeout(5000).emitWithAck('subscribe', 'mixed');
+      expect(stray).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('"/herald"') } });
+      await until(() => main.errors.length === 1, 'herald:error');
       await until(() => herald.messages.length === 1, 'message');
       await broker.close();
       // Herald leaves; the application's namespaces stay up.
@@ -154,6 +158,28 @@ describe('socket.io transport', () => {
       await broker?.close();
       await new Promise((r) => appIo.close(() => r(undefined)));
     }
+  });
+
+  it('serves several namespaces: a stock io(url) on "/" is a full Herald namespace, and "/herald" keeps working', async () => {
+    const b = await startBroker({ transports: [ws(), socketio({ namespace: ['/', '/herald'] })] });
+    const main = await connectSocketIo(b.port, { namespace: '/' });
+    const herald = await connectSocketIo(b.port, { namespace: '/herald' });
+    expect(await main.socket.emitWithAck('subscribe', 'chat.*')).toMatchObject({ ok: true });
+    expect(await herald.socket.emitWithAck('subscribe', 'chat.*')).toMatchObject({ ok: true });
+    expect(await main.socket.emitWithAck('publish', 'chat.room42', { text: 'hi' })).toMatchObject({ ok: true });
+    await until(() => main.messages.length === 1 && herald.messages.length === 1, 'both namespaces delivered');
+    expect(main.messages[0]).toMatchObject({ topic: 'chat.room42', data: { text: 'hi' } });
+    expect(herald.messages[0]).toEqual(main.messages[0]);
+  });
+
+  it('on its own server, an event on a namespace it does not serve gets an error ack and herald:error, never silence', async () => {
+    const b = await startBroker({ transports: [socketio()] });
+    const main = await connectSocketIo(b.port, { namespace: '/' });
+    const reply = await main.socket.timeout(5000).emitWithAck('subscribe', 'chat.*');
+    expect(reply).toEqual({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/not served on socket\.io namespace "\/".*"\/herald"/) } });
+    main.socket.emit('publish', 'chat.a', 1); // no ack asked: the error still arrives
+    await until(() => main.errors.length === 2, 'herald:error for both events');
+    expect(main.errors[1]).toEqual(reply.error);
   });
 
   it('serves the socket.io client bundle on its path', async () => {
