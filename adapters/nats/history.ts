@@ -156,7 +156,10 @@ export class StreamHistory {
         const ack = await this.js.publish(this.subjects.stored(topic), payload, {
           msgID, timeout: Math.max(100, Math.min(remaining, this.options.requestTimeoutMs)), retries: 0,
         });
-        if (ack.seq < this.lastSeq || this.epoch === undefined) await this.ensure();
+        // A lower sequence means a recreated stream, unless it is a duplicate (a retry after a lost
+        // ack answers with the original, older sequence): checking then would delay this reply behind
+        // newer ones, and its live copy would go out after theirs.
+        if ((ack.seq < this.lastSeq && !ack.duplicate) || this.epoch === undefined) await this.ensure();
         if (ack.seq > this.lastSeq) this.lastSeq = ack.seq;
         this.storeFailing = false;
         return { offset: ack.seq, epoch: this.epoch! };
