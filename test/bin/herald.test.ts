@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../bin/cli.js';
 import { startBinary } from '../helpers/binary.js';
+import { childEnv } from '../helpers/child-env.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 const children: ChildProcess[] = [];
@@ -36,9 +37,24 @@ describe('herald binary', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 30_000);
 
+  it('runs the same whatever HERALD_* variables the shell running the tests exported', async () => {
+    const exported = { HERALD_CONFIG: '/nonexistent/herald.json', HERALD_NATS_URL: 'nats://127.0.0.1:1', HERALD_PORT: '1', PORT: '1' };
+    const saved = Object.fromEntries(Object.keys(exported).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, exported);
+    try {
+      expect(childEnv({ HERALD_LOG_LEVEL: 'warn' })).toMatchObject({ HERALD_LOG_LEVEL: 'warn', PATH: process.env.PATH });
+      expect(Object.keys(childEnv()).filter((k) => k.startsWith('HERALD_') || k === 'PORT')).toEqual([]);
+      const { port } = await startBinary(['--port', '0']);
+      const c = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
+      expect((await c.request('ping')).ok).toBe(true);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  }, 30_000);
+
   it('prints --help and exits 0; exits 2 on a bad flag', async () => {
     const run = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let out = '';
       child.stdout.on('data', (d) => (out += d));

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { childEnv } from '../helpers/child-env.js';
 import { parseCli } from '../../bin/cli.js';
 import { allKeys, brokerDefaults, ConfigProblem, resolveConfig } from '../../bin/config.js';
 
@@ -93,7 +94,7 @@ describe('configuration', () => {
 
   it('herald check-config prints the resolved configuration (secrets redacted) and exits 0, or names the problems and exits 2', async () => {
     const run = (args: string[], env: Record<string, string> = {}) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', 'check-config', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', 'check-config', ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));
