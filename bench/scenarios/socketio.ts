@@ -17,8 +17,10 @@ const PEERS: Record<Arm, { peer: string }> = { herald: { peer: 'herald-socketio'
 const LABEL: Record<Arm, string> = { herald: 'Herald socket.io', 'herald-control': 'Herald (control)', stock: 'stock socket.io' };
 const SUBSCRIBERS = 1000;
 const TOPIC = 'bench.sio';
-/** Measured RSS rounds per arm (after one discarded warm-up round). */
-const RSS_ROUNDS = 3;
+/** Measured RSS rounds per arm (after one discarded warm-up round), each adding RSS_CLIENTS idle clients. */
+const RSS_ROUNDS = 2;
+/** Enough that RSS growth (page-granular, allocator reuse) stands above its noise; 3 arms × 3 rounds stay under one load process's socket limit. */
+const RSS_CLIENTS = 3000;
 
 const CONFIGS = [
   { key: '64B-burst16', payloadBytes: 64, burstSize: 16, bursts: 8, gapMs: 60 },
@@ -32,17 +34,17 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   try {
     servers = await startServers(PEERS, ctx.profile);
     clients = startClients(2);
-    // RSS per connection: connect, measure (after a forced GC), disconnect, in interleaved rounds;
-    // the first round warms each server up and is discarded.
+    // RSS per connection: each round adds RSS_CLIENTS more idle clients (on another topic, so the fan-out
+    // below is unchanged) and measures the growth after a forced GC; interleaved rounds, the first
+    // warms each server up and is discarded. Disconnecting between rounds would let freed memory
+    // hide the next round's growth.
     const rssRounds = await interleave(ARMS, RSS_ROUNDS + 1, async (arm, r) => {
-      const tag = `${arm}-rss-${r}`;
       await sleep(200);
       const before = await servers![arm].child.call<{ rss: number }>('memory');
-      await connectGroup(clients, { tag, dialect: 'socketio', port: servers![arm].port, total: SUBSCRIBERS, topic: TOPIC });
+      await connectGroup(clients, { tag: `${arm}-rss-${r}`, dialect: 'socketio', port: servers![arm].port, total: RSS_CLIENTS, topic: `${TOPIC}.idle` });
       await sleep(300);
       const after = await servers![arm].child.call<{ rss: number }>('memory');
-      await Promise.all(clients.map((c) => c.call('disconnect', { tag })));
-      return (after.rss - before.rss) / SUBSCRIBERS;
+      return (after.rss - before.rss) / RSS_CLIENTS;
     });
     const rssPer = Object.fromEntries(ARMS.map((a) => [a, rssRounds[a].slice(1)])) as Record<Arm, number[]>;
     const rss: Record<string, number> = Object.fromEntries(ARMS.map((a) => [a, median(rssPer[a])]));
@@ -74,7 +76,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       method:
         `Deliveries per server CPU-second (server-side publish in bursts, as in the WS fan-out), ${rounds} interleaved rounds; ` +
         'clients are raw engine.io-over-WebSocket sockets speaking socket.io v5 (namespace /herald, `subscribe` with ack, `message` events). ' +
-        `RSS per connection: server RSS growth (after GC) while 1,000 clients connect and subscribe, then disconnect; ${RSS_ROUNDS} interleaved rounds after a discarded warm-up round, medians.`,
+        `RSS per connection: server RSS growth (after GC) while ${RSS_CLIENTS.toLocaleString('en-US')} more idle clients connect and subscribe; ${RSS_ROUNDS} interleaved rounds after a discarded warm-up round, medians.`,
       tables: [{
         caption: 'deliveries per server CPU-second (median) and Herald ÷ stock',
         columns: ['variant', ...ARMS.map((a) => LABEL[a]), 'Herald ÷ stock', 'A-vs-A', `drops (${ARMS.join('/')})`],
