@@ -111,7 +111,11 @@ export function renderTargets(file: RunFile): string {
     const run = `${r.date?.slice(0, 10) ?? '?'} ${r.commit ?? '?'}${r.quick ? ' (quick)' : ''}`;
     if (r.failed) { rows.push(`| ${r.title} | all | — | — | **failed**: ${r.failed} | ${run} |`); continue; }
     if (r.skipped) { rows.push(`| ${r.title} | all | — | — | skipped: ${r.skipped} | ${run} |`); continue; }
-    for (const t of r.targets) rows.push(`| ${r.title} | ${t.description} | ${t.measured} | ${t.rule} | ${VERDICT_LABEL[t.verdict]} | ${run} |`);
+    for (const t of r.targets) {
+      // Entries written before verdicts existed carry no rule: shown as not judged until rerun.
+      const verdict = t.verdict === undefined ? 'not judged (measured before bench/lib/verdict.ts; rerun npm run bench)' : VERDICT_LABEL[t.verdict];
+      rows.push(`| ${r.title} | ${t.description} | ${t.measured} | ${t.rule ?? '—'} | ${verdict} | ${run} |`);
+    }
   }
   return `${rows.join('\n')}\n`;
 }
