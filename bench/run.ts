@@ -5,7 +5,7 @@
  * whether the harness itself worked.
  */
 import { hasTaskset } from './lib/children.js';
-import { renderTable, writeResults, type ScenarioResult } from './lib/report.js';
+import { currentCommit, renderTable, writeResults, type ScenarioResult } from './lib/report.js';
 import type { Scenario, ScenarioContext } from './scenarios/types.js';
 
 const scenario = (name: string, title: string, path: string, unavailable?: Scenario['unavailable']): Scenario => ({
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   if (!hasTaskset) ctx.log('taskset unavailable: processes are not pinned');
   const results: ScenarioResult[] = [];
   const started = Date.now();
+  const commit = currentCommit();
   for (const s of selected) {
     const t0 = Date.now();
     ctx.log(`\n== ${s.name}: ${s.title}`);
@@ -72,12 +73,17 @@ async function main(): Promise<void> {
       } catch (err) {
         ctx.log(`  failed: ${(err as Error).stack ?? String(err)}`);
         process.exitCode = 1;
-        continue;
+        // Recorded as failed: an older entry must not pass for this run's figures.
+        const reason = String((err as Error).message ?? err).split('\n')[0]!.slice(0, 200);
+        result = { name: s.name, title: s.title, method: '', tables: [], targets: [], notes: [], raw: null, failed: reason };
       }
     }
     result.durationSeconds = Math.round((Date.now() - t0) / 1000);
+    result.commit = commit;
+    if (quick) result.quick = true;
+    result.date = new Date().toISOString();
     for (const t of result.tables) ctx.log(`\n${renderTable(t)}`);
-    for (const t of result.targets) ctx.log(`  target ${t.met === null ? '?' : t.met ? 'met   ' : 'MISSED'} ${t.description}: ${t.measured}`);
+    for (const t of result.targets) ctx.log(`  target ${t.verdict.toUpperCase().padEnd(6)} ${t.description}: ${t.measured}; ${t.rule}`);
     results.push(result);
   }
   // Profiling runs distort the profiled arm, and partial runs are partial: their figures are not kept.

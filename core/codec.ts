@@ -46,7 +46,9 @@ function portable(_key: string, value: unknown): unknown {
 const packr = new Packr({
   useRecords: false,
   mapsAsObjects: true,
-  int64AsType: 'number',
+  // 64-bit integers a JS number holds exactly decode as numbers, larger ones as bigint (which JSON
+  // subscribers then receive as decimal strings): never a silently rounded number.
+  int64AsType: 'auto' as 'bigint', // 'auto' is in msgpackr's runtime (unpack.js), not its typings
   largeBigIntToFloat: true,
   moreTypes: false,
 });

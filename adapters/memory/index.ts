@@ -26,22 +26,35 @@ export class MemoryBus {
   readonly interest = new Router<Member>();
   /** Topic histories in least-recently-published order (Map iteration order), for eviction. */
   readonly histories = new Map<string, TopicHistory>();
+  /**
+   * Histories of topics read (history, sub) but never published, holding only their epoch. Kept
+   * apart under the same bound, so reading or subscribing to any number of topics never pushes a
+   * published topic's history out.
+   */
+  private readonly unpublished = new Map<string, TopicHistory>();
   readonly presence = new Map<string, Map<string, { entry: PresenceEntry; node: string }>>();
   private generation = 0;
   /** One order across every topic of the bus (Publication.sequence). */
   sequence = 0;
 
-  historyOf(topic: string, maxTopics: number, touch: boolean): TopicHistory {
-    let h = this.histories.get(topic);
-    if (h === undefined) {
-      if (this.histories.size >= maxTopics) this.histories.delete(this.histories.keys().next().value!);
-      h = new TopicHistory(`${this.epoch}-${(++this.generation).toString(36)}`);
-      this.histories.set(topic, h);
-    } else if (touch) {
-      this.histories.delete(topic);
-      this.histories.set(topic, h);
+  /** The history of `topic`; `publishing` makes it the most recently published (evicting past maxTopics). */
+  historyOf(topic: string, maxTopics: number, publishing: boolean): TopicHistory {
+    const h = this.histories.get(topic);
+    if (h !== undefined) {
+      if (publishing) {
+        this.histories.delete(topic);
+        this.histories.set(topic, h);
+      }
+      return h;
     }
-    return h;
+    let fresh = this.unpublished.get(topic);
+    if (fresh === undefined) fresh = new TopicHistory(`${this.epoch}-${(++this.generation).toString(36)}`);
+    else this.unpublished.delete(topic);
+    // A read files it with the unpublished, a publish with the published: each map evicts its oldest.
+    const into = publishing ? this.histories : this.unpublished;
+    if (into.size >= maxTopics) into.delete(into.keys().next().value!);
+    into.set(topic, fresh);
+    return fresh;
   }
 }
 

@@ -6,7 +6,7 @@
 import { Packr } from 'msgpackr';
 import type { PresenceEntry } from '../../core/protocol.js';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', largeBigIntToFloat: true, moreTypes: false });
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'bigint' /* 'auto' is runtime-only in msgpackr's typings */, largeBigIntToFloat: true, moreTypes: false });
 
 export const pack = (value: unknown): Uint8Array => packr.pack(value);
 export const unpack = <T>(bytes: Uint8Array): T => packr.unpack(bytes) as T;

@@ -70,7 +70,8 @@ export class Child {
       : [process.execPath, nodeArgv];
     this.process = spawn(cmd, argv, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, ...options.env },
+      // A shell's HERALD_* settings must not reconfigure the servers under measurement.
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HERALD_'))), ...options.env },
       serialization: 'advanced',
     });
     live.add(this.process);

@@ -66,6 +66,15 @@ export function stampedPayload(us: number, bytes: number): string {
   return bytes > head.length ? head + 'x'.repeat(bytes - head.length) : head;
 }
 
+/** Every server's publication frame starts so: `{"op":"msg","topic":…}`. */
+const MSG_PUSH = Buffer.from('{"op":"msg"');
+/** A socket.io `message` event on the bench namespace: `42/herald,["message",…]` after the engine.io type. */
+const SIO_MESSAGE = Buffer.from('2/herald,["message"');
+
+function startsWith(payload: Buffer, prefix: Buffer, at = 0): boolean {
+  return payload.length >= at + prefix.length && payload.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0;
+}
+
 /** Herald protocol v1 (JSON), also spoken by the ws/uWS peers so every server gets the same load. */
 export const heraldDialect: Dialect = {
   path: '/ws',
@@ -75,9 +84,11 @@ export const heraldDialect: Dialect = {
   publisherHello: () => undefined,
   publishFrame: (topic, data) => clientFrame(OP.text, JSON.stringify({ op: 'pub', topic, data })),
   onFrame(state, payload, stamp) {
-    // The first frame after `sub` is its reply; every later one is a publication.
+    // The first frame after `sub` is its reply; later, only `msg` pushes count as deliveries (not
+    // an error, a presence push or any other reply a server might send).
     if (!state.ready) { state.ready = true; return 0; }
-    if (stamp && payload) stamp(readStamp(payload));
+    if (payload === undefined || !startsWith(payload, MSG_PUSH)) return 0;
+    if (stamp) stamp(readStamp(payload));
     return 1;
   },
 };
@@ -139,7 +150,8 @@ export const socketIoDialect: Dialect = {
     if (engineType === 0x32) { reply(clientFrame(OP.text, '3')); return 0; } // ping
     if (engineType !== 0x34) return 0; // only engine.io `message` packets carry socket.io packets
     const sioType = payload![1];
-    if (sioType === 0x32) { // EVENT
+    if (sioType === 0x32) { // EVENT: only `message` events are deliveries (not herald:close and the like)
+      if (!startsWith(payload!, SIO_MESSAGE, 1)) return 0;
       if (stamp) stamp(readStamp(payload!));
       return 1;
     }

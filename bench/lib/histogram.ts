@@ -26,6 +26,15 @@ export interface LatencySummary {
   max: number;
 }
 
+/**
+ * Counts `lost` messages (expected but never received within the round) as arriving after `afterMs`:
+ * a drop weighs on the arm's percentiles and maximum instead of vanishing from the histogram.
+ */
+export function countLost(h: Histogram, lost: number, afterMs: number): Histogram {
+  if (lost > 0) h.recordValueWithCount(Math.round(afterMs * 1000), lost);
+  return h;
+}
+
 /** Percentiles in milliseconds. */
 export function summarize(h: Histogram): LatencySummary {
   const ms = (us: number): number => Math.round(us) / 1000;

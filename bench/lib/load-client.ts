@@ -7,10 +7,10 @@ import { serve } from './child-runtime.js';
 import { dialects, nowMicros, stampedPayload, type DialectName, type SubscriberState } from './dialects.js';
 import { encode, newHistogram, type Histogram } from './histogram.js';
 import { SseWireClient } from './sse-wire.js';
-import { WireClient } from './ws-wire.js';
+import { OP, WireClient } from './ws-wire.js';
 
 interface Group {
-  clients: { close(): void }[];
+  clients: { close(): void; ping?(): void }[];
   received: number;
   latency: Histogram | undefined;
 }
@@ -75,7 +75,7 @@ async function connect(p: ConnectParams): Promise<{ connected: number; ms: numbe
     await client.ready();
     client.sendRaw(dialect.subscribeFrames(p.topic, state));
     await ready;
-    group.clients.push(client);
+    group.clients.push({ close: () => client.close(), ping: () => client.send(OP.ping, '') });
   };
   const workers = Array.from({ length: Math.min(p.concurrency ?? 100, p.count) }, async () => {
     while (next < p.count) await one(next++);
@@ -149,6 +149,12 @@ serve({
     const h = group?.latency;
     if (group) group.latency = undefined;
     return h ? encode(h) : encode(newHistogram());
+  },
+  /** One WebSocket ping to every connection of the group (the server answers each with a pong). */
+  ping: ({ tag }: { tag: string }) => {
+    let sent = 0;
+    for (const c of groups.get(tag)?.clients ?? []) if (c.ping) { c.ping(); sent++; }
+    return sent;
   },
   disconnect: ({ tag }: { tag: string }) => {
     for (const c of groups.get(tag)?.clients ?? []) c.close();

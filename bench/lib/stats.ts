@@ -4,8 +4,9 @@
  * median of the per-round ratios is what gets reported, next to an A-vs-A control.
  */
 
+/** Median; NaN values are left out, infinities (failed rounds) are kept and count as the worst. */
 export function median(values: readonly number[]): number {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
   const mid = v.length >> 1;
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
@@ -36,12 +37,15 @@ export interface RatioSummary {
   rounds: number;
 }
 
-/** Per-round ratios a[i] / b[i] (same round: measured minutes apart at most), summarized. */
+/**
+ * Per-round ratios a[i] / b[i] (same round: measured minutes apart at most), summarized. A failed
+ * round (an infinite cost, a zero rate) stays in as 0 or Infinity: it counts against its arm.
+ */
 export function ratio(a: readonly number[], b: readonly number[]): RatioSummary {
   const r: number[] = [];
   for (let i = 0; i < Math.min(a.length, b.length); i++) r.push(a[i]! / b[i]!);
-  const finite = r.filter((x) => Number.isFinite(x));
-  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite), rounds: finite.length };
+  const kept = r.filter((x) => !Number.isNaN(x));
+  return { median: median(kept), min: Math.min(...kept), max: Math.max(...kept), rounds: kept.length };
 }
 
 export function round(x: number, digits = 2): number {

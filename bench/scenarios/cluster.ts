@@ -9,8 +9,9 @@ import { CPU, Child, stopAll } from '../lib/children.js';
 import { connectGroup, startClients, startServers, type ServerHandle } from '../lib/fleet.js';
 import { merge, summarize, type LatencySummary } from '../lib/histogram.js';
 import { procCpuMicros } from '../lib/proc-cpu.js';
-import type { ScenarioResult, Target } from '../lib/report.js';
-import { fmtRatio, interleave, median, ratio, round, sleep } from '../lib/stats.js';
+import type { ScenarioResult } from '../lib/report.js';
+import { differenceTarget, ratioTarget, type Target } from '../lib/verdict.js';
+import { interleave, median, ratio, sleep } from '../lib/stats.js';
 import { startNatsServer, type NatsServer } from '../peers/nats-server.js';
 import type { ScenarioContext } from './types.js';
 
@@ -92,9 +93,9 @@ function report(results: Record<string, { variant: Variant; rounds: Record<Arm, 
         Math.round(m('cpuNsPerDelivery')), r[arm].reduce((s, x) => s + x.drops, 0)]);
     }
     const thr = ratio(rate.cross, rate.single);
-    const added = median(p99.cross.map((x, i) => x - p99.single[i]!));
-    targets.push({ description: `${variant.label}: cross-node deliveries/s ≥ 0.8× single node`, measured: fmtRatio(thr), met: thr.median >= 0.8 });
-    targets.push({ description: `${variant.label}: added p99 (cross − single) < 2 ms`, measured: `${round(added, 2)} ms (control: ${round(median(p99['single-control'].map((x, i) => x - p99.single[i]!)), 2)} ms)`, met: added < 2 });
+    targets.push(ratioTarget(`${variant.label}: cross-node deliveries/s ≥ 0.8× single node`, thr, 0.8, 'higher', ratio(rate['single-control'], rate.single)));
+    targets.push(differenceTarget(`${variant.label}: added p99 (cross − single) < 2 ms`, p99.cross.map((x, i) => x - p99.single[i]!), 2, 'lower',
+      p99['single-control'].map((x, i) => x - p99.single[i]!), 'ms'));
   }
   return {
     name: 'cluster',

@@ -8,7 +8,8 @@
 import { stopAll, type Child } from '../lib/children.js';
 import { fanoutRound, type FanoutSample as Sample } from '../lib/fanout-round.js';
 import { connectGroup, startClients, startServers, type ServerHandle } from '../lib/fleet.js';
-import type { ScenarioResult, Target } from '../lib/report.js';
+import type { ScenarioResult } from '../lib/report.js';
+import { ratioTarget, type Target } from '../lib/verdict.js';
 import type { BurstParams } from '../lib/server-child.js';
 import { fmtRatio, interleave, median, ratio, type RatioSummary } from '../lib/stats.js';
 import type { ScenarioContext } from './types.js';
@@ -90,12 +91,12 @@ function report(byConfig: { config: Config; samples: Record<Arm, Sample[]>; cost
     ]);
     raw[key] = { config, nsPerDelivery: cost, samples, ratios: { heraldOverNaiveCpu: vsNaive, heraldOverUwsThroughputPerCpu: vsUws, heraldOverBatchedCpu: vsBatched, control }, drops: Object.fromEntries(ARMS.map((a, i) => [a, drops[i]])) };
     if (config.payloadBytes === 64 && config.burstSize === 16) {
-      targets.push({ description: 'issue 2: 64 B, burst 16: Herald CPU/delivery ≤ 0.1× naive ws', measured: fmtRatio(vsNaive), met: vsNaive.median <= 0.1 });
-      targets.push({ description: 'issue 7: 64 B, burst 16: throughput/CPU ≥ 10× naive ws', measured: fmtRatio(invert(vsNaive), 1), met: 1 / vsNaive.median >= 10 });
-      targets.push({ description: 'issue 7: 64 B, burst 16: throughput/CPU ≥ 1.0× uWS.js', measured: fmtRatio(vsUws), met: vsUws.median >= 1 });
+      targets.push(ratioTarget('issue 2: 64 B, burst 16: Herald CPU/delivery ≤ 0.1× naive ws', vsNaive, 0.1, 'lower', control));
+      targets.push(ratioTarget('issue 7: 64 B, burst 16: throughput/CPU ≥ 10× naive ws', invert(vsNaive), 10, 'higher', control, 1));
+      targets.push(ratioTarget('issue 7: 64 B, burst 16: throughput/CPU ≥ 1.0× uWS.js', vsUws, 1, 'higher', control));
     }
     if (config.payloadBytes === 64 && config.burstSize === 1) {
-      targets.push({ description: 'issues 2, 7: 64 B, burst 1: Herald CPU/delivery ≤ 1.0× naive ws', measured: fmtRatio(vsNaive), met: vsNaive.median <= 1 });
+      targets.push(ratioTarget('issues 2, 7: 64 B, burst 1: Herald CPU/delivery ≤ 1.0× naive ws', vsNaive, 1, 'lower', control));
     }
   }
   return {
@@ -115,7 +116,7 @@ function report(byConfig: { config: Config; samples: Record<Arm, Sample[]>; cost
     notes: [
       'Herald runs its standalone defaults (memory adapter with history of 100 per topic, presence tracking); the peers keep no state besides subscriber sets.',
       'batched ref = prebuilt frames, one Buffer.concat per topic per turn, one write per socket per turn, no protocol: the floor for a Node fan-out.',
-      `Drops (expected − delivered, all rounds): ${byConfig.map(({ config, samples }) => `${config.payloadBytes}B/b${config.burstSize}: ${ARMS.map((a) => samples[a].reduce((s, x) => s + (x.expected - x.delivered), 0)).join('/')}`).join('; ')} (order: ${ARMS.join('/')}).`,
+      `A round with drops fails (its cost counts as infinite against that arm). Drops (expected − delivered, all rounds): ${byConfig.map(({ config, samples }) => `${config.payloadBytes}B/b${config.burstSize}: ${ARMS.map((a) => samples[a].reduce((s, x) => s + (x.expected - x.delivered), 0)).join('/')}`).join('; ')} (order: ${ARMS.join('/')}).`,
     ],
     raw,
   };

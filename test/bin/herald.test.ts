@@ -3,6 +3,7 @@ import { createServer, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../bin/cli.js';
 import { startBinary } from '../helpers/binary.js';
+import { childEnv } from '../helpers/child-env.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 const children: ChildProcess[] = [];
@@ -12,7 +13,7 @@ afterEach(() => {
 
 function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     let err = '';
@@ -58,6 +59,21 @@ describe('herald binary', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 30_000);
 
+  it('runs the same whatever HERALD_* variables the shell running the tests exported', async () => {
+    const exported = { HERALD_CONFIG: '/nonexistent/herald.json', HERALD_NATS_URL: 'nats://127.0.0.1:1', HERALD_PORT: '1', PORT: '1' };
+    const saved = Object.fromEntries(Object.keys(exported).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, exported);
+    try {
+      expect(childEnv({ HERALD_LOG_LEVEL: 'warn' })).toMatchObject({ HERALD_LOG_LEVEL: 'warn', PATH: process.env.PATH });
+      expect(Object.keys(childEnv()).filter((k) => k.startsWith('HERALD_') || k === 'PORT')).toEqual([]);
+      const { port } = await startBinary(['--port', '0']);
+      const c = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
+      expect((await c.request('ping')).ok).toBe(true);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  }, 30_000);
+
   it('lists every endpoint in its listening line, says which origin policy is in force, and warns about a misspelled HERALD_* variable', async () => {
     const { port, lines } = await startBinary(['--port', '0'], { HERALD_JWT_SECRT: 'a typo' });
     const parsed = lines.map((l) => JSON.parse(l) as { msg: string; level: number; endpoints?: Record<string, string> });
@@ -91,7 +107,7 @@ describe('herald binary', () => {
   }, 30_000);
 
   it('pretty logs when asked (and on a terminal): readable lines, not JSON', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', '--port', '0'], { env: { ...process.env, HERALD_LOG_FORMAT: 'pretty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', '--port', '0'], { env: childEnv({ HERALD_LOG_FORMAT: 'pretty' }), stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     await new Promise<void>((resolve, reject) => {
@@ -104,7 +120,7 @@ describe('herald binary', () => {
   }, 30_000);
 
   it('`npm start` hands signals to the broker: killing the npm process stops it (no orphan left serving)', async () => {
-    const npm = spawn('npm', ['start', '--silent', '--', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HERALD_LOG_FORMAT: 'json' } });
+    const npm = spawn('npm', ['start', '--silent', '--', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv({ HERALD_LOG_FORMAT: 'json' }) });
     children.push(npm);
     const started = await new Promise<{ pid: number; port: number }>((resolve, reject) => {
       let buffer = '';

@@ -73,8 +73,10 @@ browserTest('the /client.js bundle subscribes, recovers after a cut and reports 
     await waitFor((log) => log.messages.length === 6);
 
     // Restart: new memory history, new epoch.
+    // Restart on a port the kernel picks, behind the same proxy address.
     await broker.close();
-    broker = await brokerOn(port);
+    broker = await brokerOn(0);
+    proxy.retarget(broker.address()!.port);
     await waitFor((log) => log.subscribed.length === 3);
     await broker.publish('news.local', { n: 7 });
     await waitFor((log) => log.messages.length === 7);

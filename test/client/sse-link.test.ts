@@ -58,7 +58,7 @@ it('falls back to SSE + HTTP when the WebSocket cannot open, and recovers after 
 
   // A new subscription reopens the stream; the others resume without loss or duplicates.
   const publishing = (async () => { for (let n = 2; n <= 30; n++) { await broker.publish('feed.a', n); await sleep(2); } })();
-  await sleep(10);
+  await until(() => got.get('feed.a')!.length >= 2, 'the publisher to be under way');
   const cSub = subscribe('feed.c');
   await cSub.ready();
   await publishing;
@@ -83,6 +83,7 @@ it('falls back to SSE + HTTP when the WebSocket cannot open, and recovers after 
   expect((await c.history<number>('feed.b')).messages.map((m) => m.data)).toEqual([1, 2]);
   expect(await c.presence('feed.a')).toHaveLength(1);
   await b.unsubscribe();
-  await sleep(100);
+  const deadline = Date.now() + 5000;
+  while ((await c.presence('feed.b')).length !== 0 && Date.now() < deadline) await sleep(10);
   expect(await c.presence('feed.b')).toHaveLength(0);
 });

@@ -18,9 +18,13 @@ describe('codecs', () => {
     expect(JSON.parse(jsonCodec.encode({ deep: { b: Buffer.from('hi') } }) as string)).toEqual({ deep: { b: 'aGk=' } });
   });
 
-  it('msgpack decodes 64-bit integers as numbers and maps as plain objects', () => {
+  it('msgpack decodes 64-bit integers as numbers where exact, as bigint beyond 2^53, and maps as plain objects', () => {
     const bytes = msgpackCodec.encode({ big: 2 ** 53 - 1, m: new Map([['k', 1]]) }) as Buffer;
     expect(msgpackCodec.decode(bytes)).toEqual({ big: 2 ** 53 - 1, m: { k: 1 } });
+    // uint64 2^60 + 1 and int64 -(2^60 + 1), written by any msgpack library.
+    const uint64 = Buffer.from([0xcf, 0x10, 0, 0, 0, 0, 0, 0, 1]);
+    const int64 = Buffer.from([0xd3, 0xef, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    expect([msgpackCodec.decode(uint64), msgpackCodec.decode(int64)]).toEqual([2n ** 60n + 1n, -(2n ** 60n + 1n)]);
   });
 
   it('msgpack never lets a "__proto__" key set a prototype (msgpackr renames it)', () => {

@@ -1,6 +1,7 @@
 /** Runs the standalone binary from source (as `npm start` does) and resolves once it logged its address. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach } from 'vitest';
+import { childEnv } from './child-env.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -8,7 +9,7 @@ afterEach(() => {
 });
 
 export function startBinary(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; lines: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const lines: string[] = [];
   return new Promise((resolve, reject) => {

@@ -1,28 +1,23 @@
 /**
- * Headless Chromium for browser tests: Debian's `chromium` driven by playwright-core. Installs the
- * package when it is missing and apt-get can run; otherwise `chromiumUnavailable` says why (the
- * only case in which a browser test may skip, printing that reason).
+ * Headless Chromium for browser tests: Debian's `chromium` driven by playwright-core. Tests never
+ * install it (`.ci/run` does). Where it is missing a browser test fails in CI (CI=true) and is
+ * skipped elsewhere, printing the one command that installs it.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { it } from 'vitest';
 import type { Transport } from '../../core/contracts.js';
 
 const EXECUTABLE = '/usr/bin/chromium';
-
-function ensureInstalled(): string | undefined {
-  if (existsSync(EXECUTABLE)) return undefined;
-  try {
-    execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium'], { stdio: 'ignore', timeout: 240_000 });
-  } catch (err) {
-    return `chromium is not installed and 'apt-get install chromium' failed: ${(err as Error).message}`;
-  }
-  return existsSync(EXECUTABLE) ? undefined : 'chromium is not installed at /usr/bin/chromium';
-}
+export const CHROMIUM_INSTALL = 'apt-get install -y --no-install-recommends chromium';
 
 /** Why the browser cannot run here, or undefined when it can. */
-export const chromiumUnavailable: string | undefined = ensureInstalled();
+export const chromiumUnavailable: string | undefined = existsSync(EXECUTABLE)
+  ? undefined
+  : `chromium is not installed at ${EXECUTABLE}; install it with: ${CHROMIUM_INSTALL}`;
+
+/** True in CI, where a missing dependency is a failure and never a skip. */
+export const inCi = (env: NodeJS.ProcessEnv = process.env): boolean => env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
 
 /** Launches headless Chromium (playwright gives it a fresh temporary profile) with no background networking (this machine has no outside network). */
 export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
@@ -43,12 +38,17 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
 }
 
 /**
- * `it` for a test that needs the browser. Where Chromium cannot be had it is skipped under the same
- * name, with the reason printed and in the name: the only skip the project allows.
+ * `it` for a test that needs the browser. Where Chromium is missing it fails in CI, and elsewhere is
+ * skipped under the same name with the install command printed and in the name.
  */
 export function browserTest(name: string, fn: () => Promise<void>, timeout?: number): void {
-  if (chromiumUnavailable === undefined) {
+  const missing = chromiumUnavailable;
+  if (missing === undefined) {
     it(name, fn, timeout);
+    return;
+  }
+  if (inCi()) {
+    it(name, () => { throw new Error(missing); });
     return;
   }
   console.warn(`browser test skipped (${name}): ${chromiumUnavailable}`);

@@ -1,6 +1,7 @@
 /** Runs an example the way its README does (node --conditions=herald-source --import tsx) and waits for its "listening" line. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach } from 'vitest';
+import { childEnv } from './child-env.js';
 
 const running: ChildProcess[] = [];
 afterEach(async () => {
@@ -21,7 +22,7 @@ export interface RunningExample {
 
 export function runExample(script: string, env: Record<string, string> = {}): Promise<RunningExample> {
   const child = spawn(process.execPath, ['--conditions=herald-source', '--import', 'tsx', script], {
-    env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env },
+    env: childEnv({ HERALD_LOG_LEVEL: 'warn', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);

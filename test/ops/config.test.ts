@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { childEnv } from '../helpers/child-env.js';
 import { parseCli } from '../../bin/cli.js';
 import { allKeys, brokerDefaults, ConfigProblem, resolveConfig } from '../../bin/config.js';
 
@@ -58,7 +59,8 @@ describe('configuration', () => {
     expect(c.metrics.enabled).toBe(false);
     expect(c.history.topics).toEqual(['chat.>', 'feed.*']);
     expect(c.nats.servers).toEqual(['nats://a:4222', 'nats://b:4222']);
-    if ('exemptLoopback' in brokerDefaults().limits) expect((c.limits as Record<string, unknown>).exemptLoopback).toBe(false);
+    expect(brokerDefaults().limits.exemptLoopback).toBe(true);
+    expect(c.limits.exemptLoopback).toBe(false);
     // The file may give a list as an array or as a comma-separated string.
     expect(resolveConfig({ flags: { config: withFile({ security: { allowedOrigins: 'https://a.example, https://b.example' } }) }, env: {} }).security.allowedOrigins)
       .toEqual(['https://a.example', 'https://b.example']);
@@ -92,7 +94,7 @@ describe('configuration', () => {
 
   it('herald check-config prints the resolved configuration (secrets redacted) and exits 0, or names the problems and exits 2', async () => {
     const run = (args: string[], env: Record<string, string> = {}) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', 'check-config', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', 'check-config', ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { childEnv } from '../helpers/child-env.js';
 import { parseCli } from '../../bin/cli.js';
 import { isLoopback, planSecurity } from '../../bin/security.js';
 
@@ -18,10 +19,8 @@ afterEach(() => {
 interface Run { child: ChildProcess; lines: string[]; port: Promise<number>; exit: Promise<number | null> }
 
 function run(args: string[], env: Record<string, string> = {}): Run {
-  const base = { ...process.env };
-  for (const k of ['HOST', 'PORT', 'HERALD_JWT_SECRET', 'HERALD_JWT_PUBLIC_KEY', 'HERALD_ALLOWED_ORIGINS', 'HERALD_API_KEY']) delete base[k];
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], {
-    env: { ...base, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -76,18 +76,22 @@ describe('http api', () => {
     expect((await b.broker.history('a')).publications).toHaveLength(0);
   });
 
-  it('refuses a chunked body over the limit with 413 while it streams in', async () => {
+  it('refuses a chunked body over the limit with 413 while it streams in, before the rest arrives', async () => {
     const b = await api({}, { limits: { maxPayload: 1024 } });
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    let sentRest = false;
+    const { status, body, beforeRest } = await new Promise<{ status: number; body: string; beforeRest: boolean }>((resolve, reject) => {
       const req = request(`${b.base}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        const beforeRest = !sentRest;
         let text = '';
-        res.setEncoding('utf8').on('data', (t) => (text += t)).on('end', () => resolve({ status: res.statusCode!, body: text }));
+        res.setEncoding('utf8').on('data', (t) => (text += t)).on('end', () => resolve({ status: res.statusCode!, body: text, beforeRest }));
       });
       req.on('error', reject);
-      req.write(`{"topic":"a","data":"${'x'.repeat(600)}`);
-      req.end(`${'y'.repeat(600)}"}`);
+      // The first chunk alone is over the limit; the rest only goes if no answer came within 5 s.
+      req.write(`{"topic":"a","data":"${'x'.repeat(1200)}`);
+      setTimeout(() => { sentRest = true; req.end('"}'); }, 5000).unref();
     });
     expect(status).toBe(413);
+    expect(beforeRest).toBe(true);
     expect(JSON.parse(body).error.code).toBe('too_large');
   });
 
