@@ -11,7 +11,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { natsAdapter, type NatsAdapter, type NatsAdapterOptions } from '../../adapters/nats/index.js';
-import { sleep, startBroker, type Running } from '../helpers/broker.js';
+import { sleep, startBroker, until, type Running } from '../helpers/broker.js';
 import { startNatsServer, type NatsCluster, type NatsServer } from '../helpers/nats-server.js';
 import { TestClient, type Message } from '../helpers/ws-client.js';
 
@@ -35,13 +35,6 @@ async function client(n: Running): Promise<TestClient> {
   const c = await n.client();
   clients.push(c);
   return c;
-}
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(20);
-  }
 }
 
 /** How long the chaos runs (the issue asks for about a minute; ~30 s keeps `npm test` short). */
@@ -129,12 +122,12 @@ describe('nats chaos: kill -9 and restart nats-server every ~3 s under load', ()
     await publishing;
     await Promise.all(pending);
     await probing;
-    await until(() => a.adapter.stats().connected && b.adapter.stats().connected, 10_000, 'both connected');
+    await until(() => a.adapter.stats().connected && b.adapter.stats().connected, 'both connected', 10_000);
 
     // Everything acknowledged arrives on B, exactly once, in stream order; nothing refused does.
     const expected = [...acked.entries()].sort((x, y) => x[1] - y[1]);
-    await until(() => subscriber.messages(TOPIC).length >= expected.length, 20_000, `B's subscriber gets all ${expected.length} acknowledged`);
-    await until(() => local.messages(TOPIC).length >= expected.length, 10_000, 'the local subscriber gets all');
+    await until(() => subscriber.messages(TOPIC).length >= expected.length, `B's subscriber gets all ${expected.length} acknowledged`, 20_000);
+    await until(() => local.messages(TOPIC).length >= expected.length, 'the local subscriber gets all', 10_000);
     await sleep(300);
     for (const c of [subscriber, local]) {
       const got = c.messages(TOPIC);
@@ -197,7 +190,7 @@ describe('nats presence under churn', () => {
     // Settled once both nodes have no session left and every subscribe's flush has returned: NATS
     // answers pings in order, so round trips on both connections (twice, for the presence events
     // one node sent to the other) come back after every earlier flush, join and leave.
-    await until(() => a.broker.stats().connections === 0 && b.broker.stats().connections === 0, 10_000, 'sessions gone');
+    await until(() => a.broker.stats().connections === 0 && b.broker.stats().connections === 0, 'sessions gone', 10_000);
     for (let round = 0; round < 2; round++) for (const n of [a, b]) expect(await n.adapter.rtt(5000)).toBeTypeOf('number');
     const ghosts = await listed();
     console.log(`[nats presence] 200 hit-and-run clients: ${ghosts} left in presence across both nodes`);
