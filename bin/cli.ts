@@ -21,6 +21,9 @@ Options (each also from a config file and HERALD_* env; precedence: flag > env >
   --nats <urls>     join a cluster over NATS: comma-separated nats:// URLs (env HERALD_NATS_URL);
                     history needs JetStream (nats-server -js). Default: single node, in memory
   --nats-prefix <p> subject prefix shared by the nodes of one cluster (env HERALD_NATS_PREFIX, default herald)
+  --nats-outbox-bytes <n>   bytes of publications that may wait while NATS is unreachable; past it a
+                    publish is refused with unavailable (env HERALD_NATS_OUTBOX_BYTES, default 8388608)
+  --nats-outbox-age-ms <ms> how long one may wait there before it is refused (env HERALD_NATS_OUTBOX_AGE_MS, default 10000)
   --node-id <id>    this node's id (env HERALD_NODE_ID, default random)
   --shutdown-timeout <ms>  forced exit this long after SIGTERM (env HERALD_SHUTDOWN_TIMEOUT, default 10000)
   --no-dashboard    do not serve the live dashboard at / nor publish stats (env HERALD_DASHBOARD=false)
@@ -87,6 +90,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, cwd?: string): 
         'shutdown-timeout': { type: 'string' },
         nats: { type: 'string' },
         'nats-prefix': { type: 'string' },
+        'nats-outbox-bytes': { type: 'string' },
+        'nats-outbox-age-ms': { type: 'string' },
         'no-dashboard': { type: 'boolean' },
         'stats-topic': { type: 'string' },
         'no-metrics': { type: 'boolean' },

@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, resolveOptions, type ResolvedOptions } from '../core/options.js';
 import { isPattern } from '../core/topic.js';
+import { NATS_OUTBOX_DEFAULTS } from '../adapters/nats/options.js';
 import { parseSecurity, type SecurityConfig } from './security.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -52,6 +53,8 @@ export const BINARY_KEYS: readonly KeySpec[] = [
   { key: 'shutdownTimeout', kind: 'int', env: ['HERALD_SHUTDOWN_TIMEOUT'], flag: 'shutdown-timeout' },
   { key: 'nats.servers', kind: 'list', env: ['HERALD_NATS_URL'], flag: 'nats' },
   { key: 'nats.prefix', kind: 'string', env: ['HERALD_NATS_PREFIX'], flag: 'nats-prefix' },
+  { key: 'nats.outboxBytes', kind: 'int', env: ['HERALD_NATS_OUTBOX_BYTES'], flag: 'nats-outbox-bytes' },
+  { key: 'nats.outboxAgeMs', kind: 'int', env: ['HERALD_NATS_OUTBOX_AGE_MS'], flag: 'nats-outbox-age-ms' },
   { key: 'security.jwtSecret', kind: 'string', env: ['HERALD_JWT_SECRET'], flag: 'jwt-secret', secret: true },
   { key: 'security.jwtPublicKey', kind: 'string', env: ['HERALD_JWT_PUBLIC_KEY'], flag: 'jwt-public-key' },
   { key: 'security.jwtAudience', kind: 'string', env: ['HERALD_JWT_AUDIENCE'], flag: 'jwt-audience' },
@@ -113,7 +116,11 @@ const binarySchema = z.strictObject({
   nats: z.strictObject({
     servers: z.array(natsUrl).default([]),
     prefix: z.string().regex(subjectPrefix, 'must be dot-separated subject tokens').default('herald'),
-  }).default({ servers: [], prefix: 'herald' }),
+    /** Bytes of publications that may wait for NATS during an outage (adapters/nats/outbox.ts). */
+    outboxBytes: z.number().int().min(1).max(2 ** 31).default(NATS_OUTBOX_DEFAULTS.outboxBytes),
+    /** Milliseconds one may wait there before it is refused with `unavailable`. */
+    outboxAgeMs: z.number().int().min(1).max(24 * 3600 * 1000).default(NATS_OUTBOX_DEFAULTS.outboxAgeMs),
+  }).default({ servers: [], prefix: 'herald', ...NATS_OUTBOX_DEFAULTS }),
   security: z.strictObject({
     jwtSecret: optionalString,
     jwtPublicKey: optionalString,

@@ -52,7 +52,10 @@ async function main(): Promise<void> {
   for (const [level, message] of security.notices) logger[level](message);
   // Loaded only when asked for: a single node never loads the NATS client.
   const adapter = config.nats === undefined ? undefined
-    : (await import('../adapters/nats/index.js')).natsAdapter({ servers: config.nats, prefix: config.natsPrefix });
+    : (await import('../adapters/nats/index.js')).natsAdapter({
+      servers: config.nats, prefix: config.natsPrefix,
+      outboxBytes: config.config.nats.outboxBytes, outboxAgeMs: config.config.nats.outboxAgeMs,
+    });
   if (config.config.configFile !== undefined) logger.info({ file: config.config.configFile }, 'configuration file read');
   const namespaces = ['/', '/herald'];
   const broker = await createBroker({

@@ -64,6 +64,9 @@ export interface ResolvedNatsOptions {
   connection: Partial<ConnectionOptions>;
 }
 
+/** Outbox bounds by default (also the binary's defaults, bin/config.ts). */
+export const NATS_OUTBOX_DEFAULTS = { outboxBytes: 8 * 1024 * 1024, outboxAgeMs: 10_000 } as const;
+
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v <= 0) throw new Error(`nats adapter: ${name} must be a positive number, got ${String(value)}`);
@@ -88,8 +91,8 @@ export function resolveNatsOptions(options: NatsAdapterOptions): ResolvedNatsOpt
     storage: options.storage ?? 'file',
     replicas,
     publishTimeoutMs: positive('publishTimeoutMs', options.publishTimeoutMs, 10_000),
-    outboxBytes: positive('outboxBytes', options.outboxBytes, 8 * 1024 * 1024),
-    outboxAgeMs: positive('outboxAgeMs', options.outboxAgeMs, 10_000),
+    outboxBytes: positive('outboxBytes', options.outboxBytes, NATS_OUTBOX_DEFAULTS.outboxBytes),
+    outboxAgeMs: positive('outboxAgeMs', options.outboxAgeMs, NATS_OUTBOX_DEFAULTS.outboxAgeMs),
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 2000),
     heartbeatMs,
     nodeTimeoutMs: positive('nodeTimeoutMs', options.nodeTimeoutMs, 3 * heartbeatMs),

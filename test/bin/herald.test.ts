@@ -1,8 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../bin/cli.js';
 import { startBinary } from '../helpers/binary.js';
+import { until } from '../helpers/broker.js';
+import { startNatsServer, type NatsCluster } from '../helpers/nats-server.js';
 import { childEnv } from '../helpers/child-env.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -11,9 +16,9 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/herald.ts', ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     let err = '';
@@ -157,4 +162,51 @@ describe('herald binary', () => {
     expect(bad.code).toBe(2);
     expect(bad.out).toMatch(/--port/);
   }, 30_000);
+
+  it('takes the NATS outbox bounds from the config file, HERALD_NATS_OUTBOX_* and flags, and refuses a bad one naming its source', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-outbox-config-'));
+    try {
+      const file = join(dir, 'herald.json');
+      writeFileSync(file, JSON.stringify({ nats: { outboxBytes: 4096, outboxAgeMs: 700 } }));
+      const fromFile = await run(['check-config', '--config', file]);
+      expect(fromFile.code).toBe(0);
+      expect(JSON.parse(fromFile.out).nats).toMatchObject({ outboxBytes: 4096, outboxAgeMs: 700 });
+      const fromEnv = await run(['check-config', '--config', file], { HERALD_NATS_OUTBOX_BYTES: '5000', HERALD_NATS_OUTBOX_AGE_MS: '1500' });
+      expect(JSON.parse(fromEnv.out).nats).toMatchObject({ outboxBytes: 5000, outboxAgeMs: 1500 });
+      const fromFlags = await run(['check-config', '--nats-outbox-bytes', '6000', '--nats-outbox-age-ms', '2500'], { HERALD_NATS_OUTBOX_BYTES: '5000' });
+      expect(JSON.parse(fromFlags.out).nats).toMatchObject({ outboxBytes: 6000, outboxAgeMs: 2500 });
+      const defaults = await run(['check-config']);
+      expect(JSON.parse(defaults.out).nats).toMatchObject({ outboxBytes: 8 * 1024 * 1024, outboxAgeMs: 10_000 });
+      const zero = await run(['--nats-outbox-bytes', '0']);
+      expect(zero.code).toBe(2);
+      expect(zero.out).toMatch(/nats\.outboxBytes \(--nats-outbox-bytes\)/);
+      const text = await run([], { HERALD_NATS_OUTBOX_AGE_MS: 'soon' });
+      expect(text.code).toBe(2);
+      expect(text.out).toMatch(/nats\.outboxAgeMs \(env HERALD_NATS_OUTBOX_AGE_MS\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  describe('over NATS', () => {
+    let nats: NatsCluster & { url: string; server: { kill(): Promise<void> } };
+    afterEach(async () => { await nats?.stop(); });
+
+    it('applies the outbox bounds it was given: while NATS is down a publish over the byte bound is refused at once, one waiting past the age bound after it', async () => {
+      nats = await startNatsServer();
+      const { port, lines } = await startBinary(['--port', '0', '--nats', nats.url, '--nats-outbox-bytes', '2000'], { HERALD_NATS_OUTBOX_AGE_MS: '400' });
+      const c = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
+      expect((await c.request('pub', { topic: 'bin.outbox', data: 'up' })).ok).toBe(true);
+      await nats.server.kill();
+      await until(() => lines.some((l) => l.includes('NATS connection lost')), 'the binary noticed the outage', 10_000);
+      // Under the default 8 MiB bound this would wait in the outbox (and then age out after 10 s).
+      const big = await c.request('pub', { topic: 'bin.outbox', data: 'x'.repeat(3000) });
+      expect(big).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+      expect(String((big.error as { message: string }).message)).toContain('(2000 bytes)');
+      const small = await c.request('pub', { topic: 'bin.outbox', data: 'small' });
+      expect(small).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+      expect(String((small.error as { message: string }).message)).toContain('unreachable for 400 ms');
+      c.close();
+    }, 60_000);
+  });
 });
