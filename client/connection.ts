@@ -1,5 +1,5 @@
 /**
- * One WebSocket to the broker speaking protocol v1 (DESIGN.md §4): requests are matched to replies
+ * One WebSocket to the broker speaking protocol v1 (docs/protocol.md): requests are matched to replies
  * by id and time out; everything else (publications, presence events, errors) goes to `onPush`.
  * A Connection never reconnects: the client makes a new one.
  */

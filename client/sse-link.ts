@@ -1,5 +1,5 @@
 /**
- * The SSE fallback (DESIGN.md §5) behind the same Link interface as a WebSocket: publications
+ * The SSE fallback (docs/transports.md) behind the same Link interface as a WebSocket: publications
  * arrive on an EventSource at `/events?topic=...`, publish/presence/history go through the HTTP API.
  * An SSE stream follows a fixed set of topics, so `sub`/`unsub` reopen the stream (batched per
  * turn) with `since` = every literal topic's position, and `sub` is answered by `herald-ready`.

@@ -1,7 +1,7 @@
 /**
  * A subscription to one topic or pattern. It outlives connections: after a reconnect the client
  * resubscribes it with `since` = the last position it saw, and the server replays what was missed
- * before its reply (DESIGN.md §4). The subscription reports whether that worked (`recovered`).
+ * before its reply (docs/protocol.md). The subscription reports whether that worked (`recovered`).
  */
 import type { Position, PresenceEntry } from '../core/protocol.js';
 import { Emitter } from './emitter.js';

@@ -1,5 +1,5 @@
 /**
- * Codecs turn protocol messages into payload bytes and back (DESIGN.md §4). A codec knows nothing
+ * Codecs turn protocol messages into payload bytes and back (docs/protocol.md). A codec knows nothing
  * of framing: transports wrap what it produces in their own frames.
  */
 import { Packr } from 'msgpackr';

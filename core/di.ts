@@ -1,5 +1,5 @@
 /**
- * The composition root (DESIGN.md §2): one inversify Container per broker, bound without
+ * The composition root (docs/architecture.md): one inversify Container per broker, bound without
  * decorators. Embedders never need this; it is exported as `herald/di` for those who want to swap a
  * service (bind their own under a token before resolving Broker).
  */

@@ -1,5 +1,5 @@
 /**
- * The one error registry (DESIGN.md §4, §6). Codes are part of protocol v1: clients branch on them,
+ * The one error registry (docs/protocol.md). Codes are part of protocol v1: clients branch on them,
  * so they never change meaning. `test/core/errors.test.ts` pins the list.
  */
 export const ErrorCodes = {
@@ -17,7 +17,7 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
-/** WebSocket close codes used by every transport that has the notion (DESIGN.md §4). */
+/** WebSocket close codes used by every transport that has the notion (docs/protocol.md). */
 export const CloseCodes = {
   /** Server shutting down: reconnect (to another node). */
   shuttingDown: 1001,

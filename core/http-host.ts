@@ -1,5 +1,5 @@
 /**
- * The HTTP side of embedding (DESIGN.md §5): exactly one of `port` (Herald owns a server),
+ * The HTTP side of embedding (docs/transports.md): exactly one of `port` (Herald owns a server),
  * `server` (Herald shares the application's; paths that are not Herald's are left alone) or
  * `noServer` (the application forwards upgrades and requests). Transports claim paths here.
  */

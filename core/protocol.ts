@@ -1,5 +1,5 @@
 /**
- * Protocol v1 (DESIGN.md §4): the commands a client sends, the messages the server sends, and the
+ * Protocol v1 (docs/protocol.md): the commands a client sends, the messages the server sends, and the
  * validation that turns an untrusted decoded value into a typed command. Transport-neutral: ws
  * frames, socket.io events and the HTTP API all end up here.
  */

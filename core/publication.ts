@@ -1,6 +1,6 @@
 /**
  * A publication as it fans out. Its wire forms are encoded lazily, once per encoder key (codec and
- * framing), and the bytes are shared by every subscriber using that encoder (DESIGN.md §7).
+ * framing), and the bytes are shared by every subscriber using that encoder (docs/architecture.md).
  */
 import type { MsgPush } from './protocol.js';
 

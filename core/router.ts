@@ -2,7 +2,7 @@
  * Topic router: maps subscription patterns to values (sessions) and answers "who wants topic T".
  * Literal patterns live in an exact Map (the common case: one lookup, no allocation). Wildcard
  * patterns live in a token trie with '*' and '>' edges. When any wildcard pattern exists, results
- * are cached per topic in a bounded Map, dropped on every change that could alter them (DESIGN.md §7).
+ * are cached per topic in a bounded Map, dropped on every change that could alter them (docs/architecture.md).
  * A value registered under several matching patterns is returned once.
  */
 

@@ -1,7 +1,7 @@
 /**
  * A session is one client connection as the core sees it: its principal, its subscriptions, the
  * commands it sends (processed in order; publishes are pipelined, other commands that wait on I/O
- * hold the ones behind them) and its outbound queue, flushed once per event-loop turn (DESIGN.md §7).
+ * hold the ones behind them) and its outbound queue, flushed once per event-loop turn (docs/architecture.md).
  */
 import type { Connection, Encoder, Handshake, Principal } from './contracts.js';
 import { CloseCodes, HeraldError, toHeraldError } from './errors.js';

@@ -1,5 +1,5 @@
 /**
- * Topic grammar (DESIGN.md §3). A topic is 1..16 tokens joined by '.', each token 1..64 chars of
+ * Topic grammar (docs/protocol.md). A topic is 1..16 tokens joined by '.', each token 1..64 chars of
  * [A-Za-z0-9_\-:@=+~], at most 255 chars in all. Patterns may also use '*' (one token) and '>'
  * (one or more trailing tokens, last only). This is NATS subject syntax by design.
  */

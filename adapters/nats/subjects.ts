@@ -1,6 +1,6 @@
 /**
  * The NATS subject spaces of one Herald cluster, all under a prefix (default `herald`). Topic
- * grammar is NATS subject grammar (DESIGN.md §3), so a topic or pattern is appended as is.
+ * grammar is NATS subject grammar (docs/protocol.md), so a topic or pattern is appended as is.
  *
  * - `<prefix>.t.<topic>`   live publications, core NATS, one subscription per local pattern.
  * - `<prefix>.h.<topic>`   stored publications of topics with history: only the JetStream stream

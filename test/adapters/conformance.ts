@@ -1,5 +1,5 @@
 /**
- * The cluster adapter conformance suite (DESIGN.md §6): every adapter passes it. It drives adapters
+ * The cluster adapter conformance suite (docs/architecture.md): every adapter passes it. It drives adapters
  * directly, each standing for one node with a recording AdapterNode, so a failure names the adapter
  * behaviour rather than a transport. Call it from a test file with a cluster factory.
  */

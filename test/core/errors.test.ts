@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CloseCodes, ErrorCodes, HeraldError, toHeraldError } from '../../core/errors.js';
 
-// Clients branch on these: changing one is a protocol change (DESIGN.md §4).
+// Clients branch on these: changing one is a protocol change (docs/protocol.md).
 describe('error registry', () => {
   it('pins the error codes of protocol v1', () => {
     expect(Object.keys(ErrorCodes)).toEqual([

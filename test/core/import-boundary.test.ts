@@ -10,7 +10,7 @@ function sources(dir: string): string[] {
     e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
 }
 
-// DESIGN.md §1: embedding the core must never load a transport or cluster library.
+// docs/architecture.md: embedding the core must never load a transport or cluster library.
 describe('core/ import boundary', () => {
   it('no file in core/ imports ws, socket.io or NATS', () => {
     const files = sources('core');

@@ -1,5 +1,5 @@
 /**
- * The HTTP API (DESIGN.md §5), for SSE-only clients and back ends:
+ * The HTTP API (docs/transports.md), for SSE-only clients and back ends:
  *   POST <prefix>/publish {"topic","data"}  -> {"ok":true,"offset","epoch"}
  *   GET  <prefix>/history/<topic>?limit=&since=<offset>&epoch=<epoch>
  *   GET  <prefix>/presence/<topic>

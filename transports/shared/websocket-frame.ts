@@ -1,6 +1,6 @@
 /**
  * Server-to-client WebSocket frames (RFC 6455 §5.2: FIN set, unmasked). Building them ourselves lets
- * one frame be shared by every subscriber and many frames go out in one socket write (DESIGN.md §7).
+ * one frame be shared by every subscriber and many frames go out in one socket write (docs/architecture.md).
  */
 export const TEXT = 0x1;
 export const BINARY = 0x2;

@@ -1,5 +1,5 @@
 /**
- * The socket.io events a client emits, turned into protocol v1 commands (DESIGN.md §5):
+ * The socket.io events a client emits, turned into protocol v1 commands (docs/transports.md):
  * `subscribe(topic, opts?, ack?)`, `unsubscribe(topic, ack?)`, `publish(topic, data, ack?)`,
  * `presence(topic, ack?)`, `history(topic, opts?, ack?)`, `auth(token, ack?)`.
  * Validation is the core's (parseCommand): this only places positional arguments.

@@ -1,5 +1,5 @@
 /**
- * socket.io transport (DESIGN.md §5): a stock socket.io-client on the Herald namespace emits
+ * socket.io transport (docs/transports.md): a stock socket.io-client on the Herald namespace emits
  * subscribe/unsubscribe/publish/presence/history/auth with acks that get protocol v1 replies, and
  * receives publications as the `message` event. socket.io is only the wire: rooms and socket.io
  * adapters play no part; the core routes and the Herald cluster adapter replicates.

@@ -1,6 +1,6 @@
 /**
  * socket.io packets built by hand, so one publication becomes one shared WebSocket frame for every
- * socket.io subscriber (DESIGN.md §7): socket.io-parser's EVENT packet `2<nsp>,[event,payload]`,
+ * socket.io subscriber (docs/architecture.md): socket.io-parser's EVENT packet `2<nsp>,[event,payload]`,
  * inside an engine.io `message` packet (`4`), inside a WebSocket text frame. Long-polling clients get
  * the packet text back out of the frame.
  */

@@ -1,5 +1,5 @@
 /**
- * Server-Sent Events transport (DESIGN.md §5): `GET /events?topic=a&topic=b.*` streams
+ * Server-Sent Events transport (docs/transports.md): `GET /events?topic=a&topic=b.*` streams
  * text/event-stream. Each publication is a default-type event whose data is the JSON of the ws `msg`
  * push and whose id resumes every literal topic of the stream (Last-Event-ID, or `since` on a first
  * connection). Read-only: SSE clients publish through the HTTP API.

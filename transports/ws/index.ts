@@ -1,5 +1,5 @@
 /**
- * Raw WebSocket transport, protocol v1 (DESIGN.md §4): `herald.v1.json` text frames or
+ * Raw WebSocket transport, protocol v1 (docs/protocol.md): `herald.v1.json` text frames or
  * `herald.v1.msgpack` binary frames, one protocol message per frame.
  */
 import type { IncomingMessage } from 'node:http';
