@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv } from './helpers/child-env.js';
 
 const exec = promisify(execFile);
 const REPO = resolve('.');
@@ -73,7 +74,7 @@ async function install(root: string): Promise<void> {
 }
 
 async function node(root: string, file: string): Promise<string> {
-  return (await exec(process.execPath, [file], { cwd: root, timeout: 20_000 })).stdout;
+  return (await exec(process.execPath, [file], { cwd: root, env: childEnv(), timeout: 20_000 })).stdout;
 }
 
 async function typecheck(root: string, file: string): Promise<void> {
@@ -121,7 +122,7 @@ describe('the packed package', () => {
   }, 120_000);
 
   it('the installed binary serves the dashboard, uPlot and /client.js, and stops on SIGTERM', async () => {
-    const child = spawn(join(esm, 'node_modules', '.bin', 'herald'), ['--port', '0'], { cwd: esm, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(esm, 'node_modules', '.bin', 'herald'), ['--port', '0'], { cwd: esm, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let out = '';

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv } from './helpers/child-env.js';
 import { browserTest, launchChromium } from './helpers/chromium.js';
 import { codeBlocks, matchesOutput, type CodeBlock } from './helpers/markdown-blocks.js';
 
@@ -53,7 +54,7 @@ function startBroker(): Promise<{ child: ChildProcess; port: number }> {
   return new Promise(async (resolve, reject) => {
     const port = await freePort();
     ports.set(README_BROKER_PORT, port);
-    const child = spawn('npm', ['start', '--silent', '--', '--port', String(port)], { env: { ...process.env, HERALD_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['start', '--silent', '--', '--port', String(port)], { env: childEnv({ HERALD_LOG_FORMAT: 'json' }), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`npm start did not listen: ${out}`)), 20_000);
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -67,7 +68,7 @@ function startBroker(): Promise<{ child: ChildProcess; port: number }> {
 
 function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv({ NODE_NO_WARNINGS: '1' }) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

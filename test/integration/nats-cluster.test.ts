@@ -14,6 +14,7 @@ import { sse } from '../../transports/sse/index.js';
 import { ws } from '../../transports/ws/index.js';
 import { sleep, startBroker, type Running } from '../helpers/broker.js';
 import { startNatsServer, type NatsCluster, type NatsServer } from '../helpers/nats-server.js';
+import { childEnv } from '../helpers/child-env.js';
 import { SseReader } from '../helpers/sse-reader.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -170,7 +171,7 @@ describe('nats cluster: presence', () => {
     const prefix = uniquePrefix();
     const b = await node(prefix, { heartbeatMs: 200, nodeTimeoutMs: 1000 });
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/nats-node.ts',
-      JSON.stringify({ servers: nats.url, prefix, storage: 'memory', heartbeatMs: 200 })], { stdio: ['ignore', 'pipe', 'inherit'] });
+      JSON.stringify({ servers: nats.url, prefix, storage: 'memory', heartbeatMs: 200 })], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     const line = await new Promise<string>((resolve, reject) => {
       const rl = createInterface({ input: child.stdout! });

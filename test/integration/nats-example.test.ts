@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { parseCli } from '../../bin/cli.js';
+import { childEnv } from '../helpers/child-env.js';
 import { natsServerBinary } from '../helpers/nats-server.js';
 
 let child: ChildProcess | undefined;
@@ -13,8 +14,7 @@ afterEach(() => {
 it('examples/cluster-nats: a message published on node A reaches node B', async () => {
   const bin = natsServerBinary();
   // The example finds nats-server on PATH; Debian puts it in /usr/sbin, not on every user's PATH.
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(bin)}:${process.env.PATH ?? ''}` };
-  delete env.HERALD_NATS_URL;
+  const env = childEnv({ PATH: `${dirname(bin)}:${process.env.PATH ?? ''}` });
   child = spawn(process.execPath, ['--import', 'tsx', 'examples/cluster-nats/run.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
