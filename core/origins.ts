@@ -66,11 +66,14 @@ export class OriginPolicy {
    * Returns true when it answered a preflight itself, so the caller stops there.
    */
   cors(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.allowed === undefined) return false;
+    // On every answer, also those without CORS headers: a cache must not serve an answer made for
+    // one Origin (or none) to a page of another.
+    res.setHeader('vary', 'Origin');
     const origin = req.headers.origin;
-    if (this.allowed === undefined || origin === undefined || !this.admits(req, origin)) return false;
+    if (origin === undefined || !this.admits(req, origin)) return false;
     res.setHeader('access-control-allow-origin', origin);
     if (this.allowed !== 'any') res.setHeader('access-control-allow-credentials', 'true');
-    res.setHeader('vary', 'Origin');
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
       res.writeHead(204, { ...PREFLIGHT_HEADERS, 'content-length': '0' });
       res.end();

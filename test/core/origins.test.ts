@@ -40,7 +40,7 @@ describe('origins', () => {
     const res = { setHeader: (k: string, v: string) => { headers[k] = v; }, writeHead: (s: number, h: Record<string, string>) => { status = s; Object.assign(headers, h); }, end: () => undefined } as unknown as ServerResponse;
     const p = new OriginPolicy(['https://app.example.com']);
     expect(p.cors(req('https://evil.example'), res)).toBe(false);
-    expect(headers).toEqual({});
+    expect(headers).toEqual({ vary: 'Origin' }); // no CORS headers, but a cache must know the answer depends on Origin
     expect(p.cors(req('https://app.example.com'), res)).toBe(false);
     expect(headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(headers['access-control-allow-credentials']).toBe('true');

@@ -70,6 +70,23 @@ describe('Session: protocol v1 semantics', () => {
     expect(d.messages()).toEqual([]);
   });
 
+  it('answers `since` on a wildcard with recovered:false, replays nothing, and streams live from then on', async () => {
+    const { broker, client } = await startBroker();
+    const at = await broker.publish('w.a', 'before 1');
+    await broker.publish('w.b', 'before 2');
+    const c = await client();
+    for (const topic of ['w.*', 'w.>']) {
+      const reply = await c.request('sub', { topic, since: at });
+      // A pattern has no single position: no offset, no epoch, and never recovered:true.
+      expect(reply).toEqual({ id: expect.any(Number), ok: true, recovered: false });
+    }
+    await broker.publish('w.a', 'live');
+    const [m] = await c.waitForMessages(1);
+    await c.request('ping'); // a replay or a duplicate would have been queued before this reply
+    expect(c.messages()).toEqual([m]);
+    expect(m).toMatchObject({ topic: 'w.a', data: 'live', offset: 2 });
+  });
+
   it('bounds history by size and age', async () => {
     // The memory adapter ages entries by Date.now(): a frozen, then advanced, clock (timers stay real).
     vi.useFakeTimers({ toFake: ['Date'] });
