@@ -1,8 +1,9 @@
 /** Secure defaults of the standalone binary: loopback-only anonymous, JWT from the environment, TLS. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
+import { exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { childEnv } from '../helpers/child-env.js';
@@ -40,6 +41,23 @@ function run(args: string[], env: Record<string, string> = {}): Run {
   });
   port.catch(() => undefined);
   return { child, lines, port, exit };
+}
+
+/** The close code a WebSocket to `url` ends with after sending `first` (if any), or 'open' when it stayed up past a `sub`. */
+function wsOutcome(url: string, options: { headers?: Record<string, string>; first?: unknown } = {}): Promise<number | 'subscribed'> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: options.headers });
+    ws.on('open', () => {
+      if (options.first !== undefined) ws.send(JSON.stringify(options.first));
+      ws.send(JSON.stringify({ op: 'sub', id: 99, topic: 'news.today' }));
+    });
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as { id?: number; ok?: boolean };
+      if (m.id === 99 && m.ok === true) { ws.close(); resolve('subscribed'); }
+    });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', reject);
+  });
 }
 
 describe('binary: secure defaults', () => {
@@ -129,5 +147,76 @@ describe('binary: secure defaults', () => {
     expect(() => parseCli(['--tls-cert', 'x'], {})).toThrow(/go together/);
     expect(() => parseCli(['--allowed-origins', 'evil.example'], {})).toThrow(/not an origin/);
     expect(() => parseCli([], { HERALD_JWT_SECRET: SECRET, HERALD_JWT_PUBLIC_KEY: 'x' })).toThrow(/not both/);
+  });
+
+  it('--jwt-public-key (ES256, from a file) with --jwt-audience and --jwt-issuer: only tokens with both pass; --no-metrics and --no-dashboard drop those endpoints', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const dir = mkdtempSync(join(tmpdir(), 'herald-jwt-'));
+    const pemFile = join(dir, 'public.pem');
+    writeFileSync(pemFile, await exportSPKI(publicKey));
+    const r = run(['--port', '0', '--jwt-public-key', pemFile, '--jwt-audience', 'herald-tests', '--jwt-issuer', 'https://issuer.test', '--no-metrics', '--no-dashboard']);
+    const port = await r.port;
+    const sign = (claims: JWTPayload, key: CryptoKey | Uint8Array = privateKey, alg = 'ES256'): Promise<string> =>
+      new SignJWT({ sub: 'ann', subscribe: ['news.*'], ...claims }).setProtectedHeader({ alg }).setExpirationTime('5m').sign(key);
+    const url = `ws://127.0.0.1:${port}/ws`;
+    const bearer = async (claims: JWTPayload, key?: CryptoKey | Uint8Array, alg?: string) =>
+      wsOutcome(url, { headers: { authorization: `Bearer ${await sign(claims, key, alg)}` } });
+    expect(await bearer({ aud: 'herald-tests', iss: 'https://issuer.test' })).toBe('subscribed');
+    expect(await wsOutcome(url, { first: { op: 'auth', id: 1, token: await sign({ aud: 'herald-tests', iss: 'https://issuer.test' }) } })).toBe('subscribed');
+    expect(await bearer({ aud: 'another-service', iss: 'https://issuer.test' })).toBe(4001);
+    expect(await bearer({ iss: 'https://issuer.test' })).toBe(4001); // no aud at all
+    expect(await bearer({ aud: 'herald-tests', iss: 'https://elsewhere.test' })).toBe(4001);
+    expect(await bearer({ aud: 'herald-tests' })).toBe(4001); // no iss at all
+    const other = await generateKeyPair('ES256');
+    expect(await bearer({ aud: 'herald-tests', iss: 'https://issuer.test' }, other.privateKey)).toBe(4001);
+    // An HMAC token signed with the public key's text must not pass as "verified with the key" (alg confusion).
+    expect(await bearer({ aud: 'herald-tests', iss: 'https://issuer.test' }, new TextEncoder().encode(readFileSync(pemFile, 'utf8')), 'HS256')).toBe(4001);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+    const listening = r.lines.find((l) => l.includes('listening'))!;
+    expect(listening).not.toContain('/metrics');
+    expect(listening).not.toMatch(/dashboard/i);
+    expect(r.lines.join('\n')).toContain('JWT (public key)');
+  });
+
+  it('never writes a secret to a log line: JWT secret, API keys and tokens, at trace level, through good and bad requests and shutdown', async () => {
+    const apiKey = 'log-check-api-key-0123456789';
+    const wrongKey = 'log-check-wrong-key-9876543210';
+    // The secret from a configuration file (the binary logs that it read one), the API key from the environment.
+    const configFile = join(mkdtempSync(join(tmpdir(), 'herald-conf-')), 'herald.json');
+    writeFileSync(configFile, JSON.stringify({ security: { jwtSecret: SECRET } }));
+    const r = run(['--port', '0', '--config', configFile, '--log-level', 'trace', '--log-format', 'json'], { HERALD_API_KEY: apiKey });
+    const port = await r.port;
+    const key = new TextEncoder().encode(SECRET);
+    const good = await new SignJWT({ sub: 'ann', subscribe: ['news.*'], publish: ['news.today'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(key);
+    const forged = await new SignJWT({ sub: 'eve' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode('forged-secret-of-at-least-32-bytes-long!'));
+    const url = `ws://127.0.0.1:${port}/ws`;
+    expect(await wsOutcome(url, { headers: { authorization: `Bearer ${good}` } })).toBe('subscribed');
+    expect(await wsOutcome(`${url}?access_token=${good}`)).toBe('subscribed');
+    expect(await wsOutcome(url, { first: { op: 'auth', id: 1, token: good } })).toBe('subscribed');
+    expect(await wsOutcome(`${url}?access_token=${forged}`)).toBe(4001);
+    expect(await wsOutcome(url, { first: { op: 'auth', id: 1, token: forged } })).toBe(4001);
+    const publish = (authorization: string) => fetch(`http://127.0.0.1:${port}/api/publish`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: '{"topic":"news.today","data":1}',
+    }).then((res) => res.status);
+    expect([await publish(`Bearer ${wrongKey}`), await publish(`Bearer ${apiKey}`), await publish(`Bearer ${good}`), await publish(`Bearer ${forged}`)]).toEqual([401, 200, 200, 401]);
+    const stream = await fetch(`http://127.0.0.1:${port}/events?topic=news.today&access_token=${forged}`);
+    expect(stream.status).toBe(401);
+    // Metrics and the dashboard are on by default (the contrast to --no-metrics / --no-dashboard).
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    r.child.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+    const log = r.lines.join('\n');
+    expect(log).toContain('stopped'); // the whole run was logged, up to the end
+    expect(log).toContain('configuration file read');
+    for (const secret of [SECRET, apiKey, wrongKey, good, forged, good.split('.')[2]!, forged.split('.')[2]!]) {
+      expect(log.includes(secret), `a log line contains ${secret.slice(0, 12)}…`).toBe(false);
+    }
+    // A configuration error names the key, not its value.
+    const short = run(['--port', '0'], { HERALD_JWT_SECRET: 'short-secret-value' });
+    expect(await short.exit).toBe(2);
+    expect(short.lines.join('\n')).toMatch(/32 bytes/);
+    expect(short.lines.join('\n')).not.toContain('short-secret-value');
   });
 });
