@@ -127,6 +127,54 @@ describe('socket.io transport', () => {
     expect(sio.closes).toEqual([{ code: 1001, reason: 'shutting down', reconnect: true }]);
   });
 
+  it('a client that keeps going over the command rate gets rate_limited acks, then herald:close 4029 (reconnect: true) and its transport closed', async () => {
+    const b = await startBroker({ transports: [socketio()], limits: { messageRate: 1, messageBurst: 2, rateLimitStrikes: 3 } } as never);
+    const sio = await connectSocketIo(b.port);
+    const other = await connectSocketIo(b.port);
+    await other.socket.emitWithAck('subscribe', 'rl');
+    const acks: Record<string, any>[] = [];
+    for (let i = 0; i < 6; i++) sio.socket.emit('publish', 'rl', i, (reply: Record<string, any>) => acks.push(reply));
+    // Like 1001 on Herald's own server: the engine.io connection goes, so socket.io-client may come back (after its delay).
+    expect(await sio.disconnectReason).toBe('transport close');
+    expect(sio.closes).toEqual([{ code: 4029, reason: 'rate limited', reconnect: true }]);
+    // The burst of two ran; the next two were refused; the third strike closed it, and nothing after ran.
+    expect(acks.filter((a) => !a.ok)).toEqual([
+      { ok: false, error: { code: 'rate_limited', message: 'over 1 commands per second' } },
+      { ok: false, error: { code: 'rate_limited', message: 'over 1 commands per second' } },
+    ]);
+    await until(() => b.broker.stats().connections === 1, 'the limited session freed');
+    // Nobody else is touched.
+    expect(await other.socket.emitWithAck('publish', 'rl', 'still here')).toMatchObject({ ok: true });
+    await until(() => other.messages.length === 3, 'the publications');
+    expect(other.messages.map((m) => m.data)).toEqual([0, 1, 'still here']);
+  });
+
+  it('pushes presence as join and leave events (payload without op) to a subscription that asked, not to others', async () => {
+    const b = await startBroker({ transports: [ws(), socketio()], hooks: { authenticate: (h) => ({ user: h.token ?? 'anon' }) } });
+    const watcher = await connectSocketIo(b.port, { token: 'watcher' });
+    const quiet = await connectSocketIo(b.port, { token: 'quiet' });
+    const joins: Record<string, any>[] = [];
+    const leaves: Record<string, any>[] = [];
+    watcher.socket.on('join', (e) => joins.push(e));
+    watcher.socket.on('leave', (e) => leaves.push(e));
+    const quietEvents: unknown[] = [];
+    quiet.socket.on('join', (e) => quietEvents.push(e));
+    quiet.socket.on('leave', (e) => quietEvents.push(e));
+    expect(await watcher.socket.emitWithAck('subscribe', 'room.1', { presence: true })).toMatchObject({ ok: true });
+    expect(await quiet.socket.emitWithAck('subscribe', 'room.1')).toMatchObject({ ok: true });
+    const ann = await b.client();
+    await ann.request('auth', { token: 'ann' });
+    await ann.request('sub', { topic: 'room.1' });
+    await until(() => joins.length === 3, 'three joins (the watcher itself, quiet, ann)');
+    expect(joins.map((j) => j.user)).toEqual(['watcher', 'quiet', 'ann']);
+    expect(joins[2]).toEqual({ topic: 'room.1', client: expect.any(String), user: 'ann' });
+    await ann.close();
+    await until(() => leaves.length === 1, 'the leave');
+    expect(leaves[0]).toEqual({ topic: 'room.1', client: joins[2]!.client, user: 'ann' });
+    await watcher.socket.emitWithAck('presence', 'room.1'); // any push for quiet would be out by now too
+    expect(quietEvents).toEqual([]);
+  });
+
   it("lives next to an application's own socket.io server and namespaces", async () => {
     const server = createServer();
     const appIo = new Server(server);
