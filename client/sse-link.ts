@@ -78,14 +78,18 @@ export class SseLink implements Link {
   private closed = false;
   private nextId = 1;
 
-  private constructor(endpoints: SseEndpoints, token: string | undefined) {
+  /** Milliseconds an HTTP call of the link's own (the health check, a refusal probe) may take. */
+  private readonly timeoutMs: number;
+
+  private constructor(endpoints: SseEndpoints, token: string | undefined, timeoutMs: number) {
     this.endpoints = endpoints;
     this.token = token;
+    this.timeoutMs = timeoutMs;
   }
 
   /** "Opens" the fallback: the server answers its health check. The stream opens with the first `sub`. */
   static async open(endpoints: SseEndpoints, token: string | undefined, timeoutMs: number): Promise<SseLink> {
-    const link = new SseLink(endpoints, token);
+    const link = new SseLink(endpoints, token, timeoutMs);
     const res = await link.fetch(endpoints.health, { method: 'GET' }, timeoutMs, 'connect');
     if (!res.ok) throw new HeraldClientError('transport', `SSE fallback: ${endpoints.health} answered ${res.status}`);
     return link;
@@ -237,7 +241,17 @@ export class SseLink implements Link {
     }
     source.onerror = () => {
       // A refused stream (401, 400...) or a lost one: either way this link is over.
-      if (live()) this.finish(1006, source.readyState === CLOSED ? 'event stream refused' : 'event stream lost');
+      if (!live()) return;
+      if (source.readyState !== CLOSED) {
+        this.finish(1006, 'event stream lost');
+        return;
+      }
+      // EventSource hides the status of a refusal: ask once more with fetch, so that a refused
+      // token is a 4001 (a new token from getToken, or a stop) and not an endless retry.
+      source.close();
+      void this.refusalCode(url.toString()).then((code) => {
+        if (live()) this.finish(code, code === 4001 ? 'unauthorized' : 'event stream refused');
+      });
     };
   }
 
@@ -259,6 +273,17 @@ export class SseLink implements Link {
     }
     this.lastInbound = Date.now();
     return { ...answer, id, ok: true };
+  }
+
+  /** 4001 when the stream URL answers 401, else 1006. The body (a stream, if it opens now) is not read. */
+  private async refusalCode(url: string): Promise<number> {
+    try {
+      const res = await this.fetch(url, { method: 'GET', headers: { accept: 'text/event-stream' } }, this.timeoutMs, 'probe');
+      void res.body?.cancel().catch(() => undefined);
+      return res.status === 401 ? 4001 : 1006;
+    } catch {
+      return 1006;
+    }
   }
 
   private async fetch(url: string, init: RequestInit, timeoutMs: number, op: string): Promise<Response> {

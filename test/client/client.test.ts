@@ -198,4 +198,86 @@ describe('HeraldClient', () => {
       expect.objectContaining({ recovered: true, resubscribed: true, wasRecovering: true }),
     ]);
   });
+
+  it('recover: false never sends since (a reconnect replays nothing); a saved Position recovers from there on the first subscribe', async () => {
+    const { url, broker } = await startBroker();
+    const sessions: { close(code: number, reason: string): void }[] = [];
+    broker.on('connect', (s) => sessions.push(s));
+    const c = client(url);
+    await c.connect();
+    const got: number[] = [];
+    const sub = c.subscribe<number>('nr', (m) => got.push(m.data), { recover: false });
+    const events: { recovered: boolean; resubscribed: boolean; wasRecovering: boolean }[] = [];
+    sub.on('subscribed', (e) => events.push(e));
+    await sub.ready();
+    await broker.publish('nr', 1);
+    await until(() => got.length === 1);
+    const back = new Promise((r) => c.once('connected', r));
+    sessions.at(-1)!.close(1001, 'test');
+    await broker.publish('nr', 2); // missed while away: recover:false must not bring it back
+    await back;
+    await until(() => events.length === 2);
+    await broker.publish('nr', 3);
+    await until(() => got.length === 2);
+    expect(got).toEqual([1, 3]);
+    expect(events[1]).toMatchObject({ resubscribed: true, wasRecovering: false, recovered: false });
+
+    // Saved position (say, across a page reload): a new client recovers from it at once.
+    const saved = sub.position!;
+    await broker.publish('nr', 4);
+    await broker.publish('nr', 5);
+    const reloaded = client(url);
+    await reloaded.connect();
+    const again: number[] = [];
+    const resumed = reloaded.subscribe<number>('nr', (m) => again.push(m.data), { recover: saved });
+    const first = new Promise<{ recovered: boolean; resubscribed: boolean; wasRecovering: boolean }>((r) => resumed.once('subscribed', r));
+    await resumed.ready();
+    expect(await first).toMatchObject({ resubscribed: false, wasRecovering: true, recovered: true });
+    expect(again).toEqual([4, 5]); // replayed before ready() resolved
+
+    // A wildcard cannot recover: recover:true on a pattern sends no since and says recovered:false.
+    const pattern = reloaded.subscribe('nr.*');
+    const patternEvent = new Promise<{ recovered: boolean; wasRecovering: boolean }>((r) => pattern.once('subscribed', r));
+    await pattern.ready();
+    expect(await patternEvent).toMatchObject({ wasRecovering: false, recovered: false });
+  });
+
+  it('a publish whose connection dies before the reply fails with disconnected and is never sent again (at most once)', async () => {
+    const held: (() => void)[] = [];
+    let publishes = 0;
+    const { port } = await startBroker({
+      hooks: {
+        authorize: (_p, action, topic) => {
+          if (action !== 'publish' || topic !== 'once') return true;
+          publishes++;
+          return new Promise<boolean>((resolve) => held.push(() => resolve(true)));
+        },
+      },
+    });
+    const { startTcpProxy } = await import('../helpers/tcp-proxy.js');
+    const proxy = await startTcpProxy(port);
+    const { TestClient } = await import('../helpers/ws-client.js');
+    const watcher = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
+    await watcher.request('sub', { topic: 'once' });
+    try {
+      const c = client(`ws://127.0.0.1:${proxy.port}/ws`);
+      await c.connect();
+      const publishing = c.publish('once', 'only one');
+      await until(() => publishes === 1); // the broker has it, the reply is held
+      const back = new Promise((r) => c.once('connected', r));
+      proxy.drop();
+      await expect(publishing).rejects.toMatchObject({ code: 'disconnected' });
+      await back;
+      for (const release of held.splice(0)) release();
+      await c.ping(); // a resend queued at reconnect would have gone out before this ping
+      await c.publish('once.after', 'marker');
+      expect(publishes).toBe(1);
+      expect(held).toHaveLength(0);
+      await watcher.request('ping');
+      expect(watcher.messages('once').length).toBeLessThanOrEqual(1);
+    } finally {
+      await watcher.close();
+      await proxy.close();
+    }
+  });
 });

@@ -123,3 +123,35 @@ it('stops and reports on 4400 (protocol violations), without reconnecting', asyn
   expect(connects).toBe(1);
   await expect(c.publish('t', 1)).rejects.toMatchObject({ code: 'closed' });
 });
+
+it('a throwing getToken() is transient: reported as an error, retried with backoff, and the client connects once it answers', async () => {
+  const { url } = await startBroker({ hooks: tokenAuth(1000) });
+  // First connect: throws twice. After the 4001 of t1's expiry: throws once more, then t2.
+  const answers: (string | Error)[] = [new Error('token service down'), new Error('still down'), 't1', new Error('blip'), 't2'];
+  let asked = 0;
+  const c = new HeraldClient({
+    url, minReconnectDelay: 20, maxReconnectDelay: 50,
+    getToken: async () => { const a = answers[asked++] ?? null; if (a instanceof Error) throw a; return a; },
+  });
+  clients.push(c);
+  const errors: HeraldClientError[] = [];
+  c.on('error', (e) => errors.push(e));
+  const reasons: string[] = [];
+  c.on('connecting', (e) => reasons.push(e.reason));
+  const users: (string | null | undefined)[] = [];
+  c.on('connected', (e) => users.push(e.user));
+  await c.connect();
+  expect(users).toEqual(['user-t1']);
+  expect(errors.map((e) => [e.code, e.message])).toEqual([
+    ['unauthorized', 'getToken() failed: token service down'],
+    ['unauthorized', 'getToken() failed: still down'],
+  ]);
+  const sub = c.subscribe('x');
+  await sub.ready();
+  await until(() => users.length === 2); // t1 expired (4001), getToken threw once, then t2
+  expect(users).toEqual(['user-t1', 'user-t2']);
+  expect(asked).toBe(5);
+  expect(errors.map((e) => e.message).at(-1)).toBe('getToken() failed: blip');
+  expect(reasons.filter((r) => r === 'getToken failed')).toHaveLength(3);
+  expect(c.state).toBe('connected');
+});

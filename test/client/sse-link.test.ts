@@ -87,3 +87,38 @@ it('falls back to SSE + HTTP when the WebSocket cannot open, and recovers after 
   while ((await c.presence('feed.b')).length !== 0 && Date.now() < deadline) await sleep(10);
   expect(await c.presence('feed.b')).toHaveLength(0);
 });
+
+it('SSE fallback with a refused token: the stream 401 is an unauthorized stop (or a getToken refresh), never an endless retry', async () => {
+  const { port } = await startBroker({
+    transports: [sse(), httpApi()],
+    hooks: { authenticate: (h) => { if (h.token !== 'good') throw new Error('bad token'); return { user: 'ann' }; } },
+  });
+  const sseOptions = { EventSource: EventSource as unknown as EventSourceConstructor };
+  const url = `ws://127.0.0.1:${port}/ws`; // no WebSocket transport: the upgrade fails, the fallback takes over
+  const fixed = new HeraldClient({ url, token: 'bad', sse: sseOptions, minReconnectDelay: 20, maxReconnectDelay: 50 });
+  cleanup.push(() => fixed.close());
+  const reasons: string[] = [];
+  fixed.on('connecting', (e) => reasons.push(e.reason));
+  const stopped = new Promise<{ code: number; error?: { code: string } }>((r) => fixed.once('disconnected', r));
+  const sub = fixed.subscribe('private');
+  void fixed.connect().catch(() => undefined);
+  const stop = await stopped;
+  expect(stop).toMatchObject({ code: 4001, error: { code: 'unauthorized' } });
+  expect(fixed.state).toBe('disconnected');
+  expect(sub.state).not.toBe('subscribed');
+  expect(reasons).toEqual(['connect']); // no retry after the refusal
+
+  // With getToken: the 401 asks for a new token, as a 4001 on a WebSocket does.
+  const tokens = ['bad', 'good'];
+  let asked = 0;
+  const refreshing = new HeraldClient({ url, getToken: () => tokens[asked++] ?? null, sse: sseOptions, minReconnectDelay: 20, maxReconnectDelay: 50 });
+  cleanup.push(() => refreshing.close());
+  await refreshing.connect();
+  const got: unknown[] = [];
+  const ok = refreshing.subscribe('private', (m) => got.push(m.data));
+  await ok.ready();
+  expect(asked).toBe(2);
+  expect(await refreshing.publish('private', 'hi')).toMatchObject({ offset: 1 });
+  await until(() => got.length === 1, 'the publication over the stream');
+  expect(got).toEqual(['hi']);
+});
