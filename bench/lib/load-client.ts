@@ -7,7 +7,7 @@ import { serve } from './child-runtime.js';
 import { dialects, nowMicros, stampedPayload, type DialectName, type SubscriberState } from './dialects.js';
 import { encode, newHistogram, type Histogram } from './histogram.js';
 import { SseWireClient } from './sse-wire.js';
-import { OP, WireClient } from './ws-wire.js';
+import { clientFrame, OP, WireClient } from './ws-wire.js';
 
 interface Group {
   clients: { close(): void; ping?(): void }[];
@@ -140,6 +140,62 @@ async function publish(p: PublishParams): Promise<{ sent: number; offered: numbe
   return { sent, offered: p.rate * p.burst, achieved: sent / Math.max(elapsed, 1e-6), maxLagMs: maxLag / 1000 };
 }
 
+interface SaturateParams {
+  host: string;
+  port: number;
+  topic: string;
+  /** Publications awaiting their reply at any time (Herald protocol v1 `pub` with an id). */
+  window: number;
+  durationMs: number;
+  payloadBytes: number;
+}
+
+/**
+ * Closed-loop publisher for throughput at saturation: keeps `window` `pub` commands awaiting their
+ * reply for `durationMs`, so the server publishes as fast as it can acknowledge (no rate any server
+ * meets), then waits for the outstanding replies. Herald protocol v1 only (it needs the replies).
+ */
+async function saturate(p: SaturateParams): Promise<{ sent: number; acked: number; refused: number; issueMs: number; ms: number }> {
+  let acked = 0;
+  let refused = 0;
+  let sent = 0;
+  let outstanding = 0;
+  let wake: (() => void) | undefined;
+  const client = new WireClient({
+    host: p.host, port: p.port, path: '/ws', protocol: 'herald.v1.json', wantPayload: true,
+    onFrame: (opcode, payload) => {
+      if (opcode !== OP.text || payload === undefined) return;
+      const m = JSON.parse(payload.toString('utf8')) as { id?: number; ok?: boolean };
+      if (typeof m.id !== 'number') return;
+      if (m.ok === true) acked++; else refused++;
+      outstanding--;
+      wake?.();
+    },
+  });
+  await client.ready();
+  let closed = false;
+  client.socket.once('close', () => { closed = true; wake?.(); });
+  const started = nowMicros();
+  const until = started + p.durationMs * 1000;
+  const waitForReply = (): Promise<void> => new Promise((r) => { wake = () => { wake = undefined; r(); }; });
+  while (nowMicros() < until && !closed) {
+    const frames: Buffer[] = [];
+    while (outstanding < p.window) {
+      frames.push(clientFrame(OP.text, JSON.stringify({ op: 'pub', id: ++sent, topic: p.topic, data: stampedPayload(nowMicros(), p.payloadBytes) })));
+      outstanding++;
+    }
+    if (frames.length > 0) client.sendRaw(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    await waitForReply();
+  }
+  const issueMs = (nowMicros() - started) / 1000;
+  const deadline = Date.now() + 30_000;
+  while (outstanding > 0 && !closed && Date.now() < deadline) await Promise.race([waitForReply(), new Promise((r) => setTimeout(r, 100))]);
+  const ms = (nowMicros() - started) / 1000;
+  client.close();
+  // Never answered (the connection closed, or 30 s passed): counted as refused, so they count as drops.
+  return { sent, acked, refused: refused + outstanding, issueMs, ms };
+}
+
 serve({
   connect,
   counts: ({ tags }: { tags: string[] }) => Object.fromEntries(tags.map((t) => [t, groups.get(t)?.received ?? 0])),
@@ -162,4 +218,5 @@ serve({
   },
   memory: () => process.memoryUsage().rss,
   publish,
+  saturate,
 });

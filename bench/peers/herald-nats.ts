@@ -1,6 +1,7 @@
 /**
  * A Herald node clustered over NATS (ws transport + NATS adapter, history in JetStream memory
- * storage so the disk stays out of the figures). Options: `natsUrl`, `prefix` (the cluster).
+ * storage so the disk stays out of the figures). Options: `natsUrl`, `prefix` (the cluster). The
+ * per-connection command rate is raised so that one publisher connection can saturate the path.
  */
 import { natsAdapter } from '../../adapters/nats/index.js';
 import { createBroker } from '../../core/index.js';
@@ -9,7 +10,9 @@ import type { PeerFactory } from './types.js';
 
 export const start: PeerFactory = async ({ host, natsUrl, prefix }) => {
   const adapter = natsAdapter({ servers: String(natsUrl), prefix: String(prefix), storage: 'memory' });
-  const broker = await createBroker({ port: 0, host, transports: [ws()], adapter, logger: false });
+  // The saturation publisher is one connection sending as fast as it is answered: the per-connection
+  // command rate limit (1,000/s by default) would measure the limit, not the path.
+  const broker = await createBroker({ port: 0, host, transports: [ws()], adapter, logger: false, limits: { messageRate: 1_000_000, messageBurst: 1_000_000 } });
   return {
     port: broker.address()!.port,
     publish(topic, data) {
