@@ -141,9 +141,11 @@ export class StreamHistory {
   /**
    * Stores one publication and returns its position. Retries (same Nats-Msg-Id, so stored at most
    * once) until `publishTimeoutMs` has passed, which rides out a stream leader election. Throws when
-   * it could not store it in time; `stillConnected` stops the retries early when NATS is gone.
+   * it could not store it in time; `sameLink` stops the retries early when the connection they
+   * started on is gone (NATS unreachable, or reconnected since: the caller then queues it in publish
+   * order instead of retrying it here, after publications made later).
    */
-  async append(topic: string, origin: string, data: unknown, msgID: string, stillConnected: () => boolean): Promise<Position> {
+  async append(topic: string, origin: string, data: unknown, msgID: string, sameLink: () => boolean): Promise<Position> {
     const payload = pack({ o: origin, d: data } satisfies StoredEnvelope);
     // After a publish that could not be stored in time, the next ones get a short budget until one
     // succeeds: a stream that stays unavailable (an R1 stream on a dead member) must not stall every
@@ -164,7 +166,7 @@ export class StreamHistory {
         this.storeFailing = false;
         return { offset: ack.seq, epoch: this.epoch! };
       } catch (err) {
-        if (!stillConnected()) throw err;
+        if (!sameLink()) throw err;
         if (deadline - Date.now() < 150) {
           this.storeFailing = true;
           throw err;

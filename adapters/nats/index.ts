@@ -83,6 +83,8 @@ export class NatsAdapter implements ClusterAdapter {
   private readonly outbox: Outbox;
   /** True while the outbox is being sent after a reconnect: new publications queue behind it. */
   private draining = false;
+  /** Publications sent directly (not through the outbox) and not yet stored or queued. */
+  private readonly sending = new Set<Promise<unknown>>();
   private repair: GapRepair | undefined;
   /** Stored live copies sent but not yet confirmed by a flush (re-sent after a reconnect). */
   private unconfirmed: SentLive[] = [];
@@ -282,33 +284,43 @@ export class NatsAdapter implements ClusterAdapter {
    */
   async publish(topic: string, data: unknown): Promise<Position | undefined> {
     this.self;
-    const msgID = `${this.incarnation}-${++this.stored}`;
-    if (!this.connected || this.draining || this.outbox.size > 0) return this.queue(topic, data, msgID, false);
-    const sent = await this.send(topic, data, msgID);
-    return sent === LINK_BROKE ? this.queue(topic, data, msgID, true) : sent.position;
+    const order = ++this.stored;
+    const msgID = `${this.incarnation}-${order}`;
+    if (!this.connected || this.draining || this.outbox.size > 0) return this.queue(topic, data, msgID, order, false);
+    // Tracked until it is stored or queued: after a reconnect the outbox waits for it, so that one
+    // on its way when the link broke (maybe stored already) goes before publications made later.
+    const attempt = this.send(topic, data, msgID).then((sent) =>
+      sent === LINK_BROKE ? { queued: this.queue(topic, data, msgID, order, true) } : { position: sent.position });
+    this.sending.add(attempt);
+    void attempt.finally(() => this.sending.delete(attempt)).catch(() => undefined);
+    const result = await attempt;
+    return 'queued' in result ? result.queued : result.position;
   }
 
-  /** Into the outbox; `attempted`: a store request may have reached NATS already (not refused by age). */
-  private queue(topic: string, data: unknown, msgID: string, attempted: boolean): Promise<Position | undefined> {
-    const waiting = this.outbox.add(topic, data, msgID, pack(data).length + topic.length, attempted);
+  /** Into the outbox at its place in publish order; `attempted`: a store request may have reached NATS already (not refused by age). */
+  private queue(topic: string, data: unknown, msgID: string, order: number, attempted: boolean): Promise<Position | undefined> {
+    const waiting = this.outbox.add(topic, data, msgID, order, pack(data).length + topic.length, attempted);
     waiting.catch(() => this.lose(topic, 'NATS unreachable'));
     if (this.connected) void this.drainOutbox();
     return waiting;
   }
 
   /**
-   * Stores (history topics) and sends one publication. LINK_BROKE: NATS went away before it was
-   * stored; the caller keeps it (same message id) for when NATS is back.
+   * Stores (history topics) and sends one publication. LINK_BROKE: the link it started on went away
+   * before it was stored (even if NATS is back already: it is not retried in place, where it could
+   * be stored after publications made later); the caller keeps it (same message id) for the outbox.
    */
   private async send(topic: string, data: unknown, msgID: string): Promise<{ position: Position | undefined } | typeof LINK_BROKE> {
     const node = this.self;
     let position: Position | undefined;
     if (this.keepsHistory(topic)) {
+      const link = this.counters.disconnects;
+      const sameLink = (): boolean => this.connected && this.counters.disconnects === link;
       try {
-        position = await this.store!.append(topic, node.id, data, msgID, () => this.connected);
+        position = await this.store!.append(topic, node.id, data, msgID, sameLink);
       } catch (err) {
         if (this.closed) throw new HeraldError('unavailable', 'the adapter is closing');
-        if (!this.connected) return LINK_BROKE;
+        if (!sameLink()) return LINK_BROKE;
         this.counters.unstoredPublications++;
         this.logger!.warn({ err, topic, unstoredPublications: this.counters.unstoredPublications },
           'JetStream did not confirm a publication in time: refused with unavailable, not sent to other nodes');
@@ -338,6 +350,8 @@ export class NatsAdapter implements ClusterAdapter {
     if (this.draining) return;
     this.draining = true;
     try {
+      // Publications on their way when the link broke come first: wait until each is stored or queued.
+      while (this.sending.size > 0 && this.connected && !this.closed) await Promise.allSettled([...this.sending]);
       while (this.connected && !this.closed) {
         const entry = this.outbox.shift();
         if (entry === undefined) break;

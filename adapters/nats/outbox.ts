@@ -18,6 +18,8 @@ export interface OutboxEntry {
   readonly data: unknown;
   /** JetStream message id: the same on every attempt, so JetStream stores it once. */
   readonly msgID: string;
+  /** Publish order on this node: the outbox keeps entries in it, whenever each was queued. */
+  readonly order: number;
   readonly bytes: number;
   readonly since: number;
   /** A store request may have reached NATS: its fate is unknown until NATS answers a retry. */
@@ -51,24 +53,32 @@ export class Outbox {
     return this.bytes;
   }
 
-  /** Queues a publication; the promise settles when it is stored and sent, or refused. */
-  add(topic: string, data: unknown, msgID: string, bytes: number, attempted = false): Promise<Position | undefined> {
+  /**
+   * Queues a publication at its place in publish order (one that was on its way when the link broke
+   * is queued after later ones that found the link down, yet goes before them); the promise settles
+   * when it is stored and sent, or refused.
+   */
+  add(topic: string, data: unknown, msgID: string, order: number, bytes: number, attempted = false): Promise<Position | undefined> {
     // An attempted one may be stored already: only NATS can say, so it is never refused unheard.
     if (!attempted && this.bytes + bytes > this.limits.maxBytes) {
       this.refused++;
       return Promise.reject(new HeraldError('unavailable', `the cluster is unreachable and the publish outbox is full (${this.limits.maxBytes} bytes): nothing was published, retry later`));
     }
     return new Promise((resolve, reject) => {
-      this.entries.push({ topic, data, msgID, bytes, since: Date.now(), attempted, resolve, reject });
-      this.bytes += bytes;
-      this.arm();
+      this.insert({ topic, data, msgID, order, bytes, since: Date.now(), attempted, resolve, reject });
     });
   }
 
-  /** Puts an entry whose store was interrupted back at the head (it goes first when NATS is back). */
+  /** Puts an entry whose store was interrupted back at its place (the head, unless an older one came in meanwhile). */
   requeue(entry: OutboxEntry): void {
     entry.attempted = true;
-    this.entries.unshift(entry);
+    this.insert(entry);
+  }
+
+  private insert(entry: OutboxEntry): void {
+    let i = this.entries.length;
+    while (i > 0 && this.entries[i - 1]!.order > entry.order) i--;
+    this.entries.splice(i, 0, entry);
     this.bytes += entry.bytes;
     this.arm();
   }

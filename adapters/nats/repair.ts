@@ -13,6 +13,8 @@
  * - When the link is back (subscriptions restored), each pattern is read from the stream after
  *   max(gap start, the stream's position when the pattern was subscribed), merged by sequence,
  *   delivered, then the held ones minus duplicates.
+ * - When the link breaks again while a repair reads, what the read brought is delivered but the gap
+ *   stays open (live ones stay held): the next repair reads that outage too.
  * - What cannot be repaired is reported per pattern (AdapterNode.missed): patterns that may match
  *   topics without history, a stream recreated (new epoch) or trimmed past the gap start, a topic
  *   that may have dropped messages to its per-subject limit, too much to repair or hold.
@@ -74,6 +76,8 @@ export class GapRepair {
   private readonly floors = new Map<string, number>();
   private running = false;
   private again = false;
+  /** Link breaks so far: one during a run means what it read may miss that outage's publications. */
+  private breaks = 0;
   readonly counts = { repairs: 0, repaired: 0, duplicates: 0, unrepaired: 0 };
 
   constructor(deps: RepairDeps) {
@@ -127,6 +131,7 @@ export class GapRepair {
 
   /** The link broke (or messages were dropped): the gap starts at the watermark; live ones wait for the repair. */
   begin(): void {
+    this.breaks++;
     this.gapFrom ??= this.watermark;
     this.held ??= [];
   }
@@ -148,6 +153,7 @@ export class GapRepair {
   private async run(): Promise<void> {
     const gapFrom = this.gapFrom;
     if (gapFrom === undefined) { this.release(); return; }
+    const breaks = this.breaks;
     const patterns = this.deps.patterns();
     const unrepairable = patterns.filter((p) => !this.deps.repairable(p));
     const from = new Map<string, number>();
@@ -182,16 +188,25 @@ export class GapRepair {
       repaired.push(pub);
     }
     for (const topic of outOfOrder) for (const p of patterns) if (matches(p, topic)) lost.add(p);
+    // The link broke again while this ran (the read still came through): what it read is delivered,
+    // but the gap stays open and live ones stay held until the next repair reads that outage too.
+    const brokeAgain = this.breaks !== breaks;
     // Lost patterns are told first: their subscriptions are dropped before anything newer reaches
     // them, so the position they resubscribe from is the one before the gap.
-    this.gapFrom = undefined;
-    this.sinceGap.clear();
+    if (!brokeAgain) {
+      this.gapFrom = undefined;
+      this.sinceGap.clear();
+    }
     this.counts.repairs++;
     if (lost.size > 0) {
       this.counts.unrepaired += lost.size;
       this.deps.missed([...lost]);
     }
     for (const pub of repaired) if (!this.seen.has(pub.offset!)) { this.counts.repaired++; this.hand(pub); }
+    if (brokeAgain) {
+      this.again = true;
+      return;
+    }
     this.release();
     if (repaired.length > 0 || lost.size > 0) {
       this.deps.logger.info({ repaired: repaired.length, unrepairable: [...lost].slice(0, 20), from: gapFrom }, 'gap repaired from the history stream');

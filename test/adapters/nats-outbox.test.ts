@@ -10,12 +10,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { natsAdapter, type NatsAdapter, type NatsAdapterOptions } from '../../adapters/nats/index.js';
 import { HeraldError } from '../../core/errors.js';
 import { startNatsServer } from '../helpers/nats-server.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { recordingNode, type RecordingNode } from './conformance.js';
 
 const started: NatsAdapter[] = [];
 const servers: { stop(): Promise<void> }[] = [];
+const proxies: TcpProxy[] = [];
 afterEach(async () => {
   await Promise.allSettled(started.splice(0).map((a) => a.close()));
+  await Promise.allSettled(proxies.splice(0).map((p) => p.close()));
   await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
 });
 
@@ -82,6 +85,50 @@ describe('nats adapter: publish outbox while NATS is unreachable', () => {
     await until(() => receiver.node.delivered.length >= 1, 5000, 'next delivered');
     expect(receiver.node.delivered.map((p) => p.data)).toEqual(['next']);
     expect((await receiver.a.history('x.y', {})).publications.map((p) => [p.data, p.offset])).toEqual([['next', next!.offset]]);
+  });
+});
+
+describe('nats adapter: publish order across a reconnect', () => {
+  it('a publication stored while its ack was lost to a broken link is acknowledged and sent before the ones made during the outage, on the publisher and on a node whose link stayed up', async () => {
+    const nats = await startNatsServer();
+    servers.push(nats);
+    const proxy = await startTcpProxy(nats.server.port);
+    proxies.push(proxy);
+    const prefix = `order${process.pid}x${++seq}`;
+    const make = async (url: string): Promise<{ a: NatsAdapter; node: RecordingNode }> => {
+      const a = natsAdapter({ servers: url, prefix, storage: 'memory', heartbeatMs: 200, reconnectTimeWaitMs: 100, requestTimeoutMs: 1000 });
+      const node = recordingNode();
+      await a.start(node);
+      started.push(a);
+      return { a, node };
+    };
+    const publisher = await make(`nats://127.0.0.1:${proxy.port}`);
+    const receiver = await make(nats.url);
+    await receiver.a.subscribe('o.x');
+    await publisher.a.publish('o.x', 'p0');
+    const acknowledged: string[] = [];
+    // p1's store request reaches JetStream, its acknowledgement never comes back; then the link breaks.
+    proxy.deafen(true);
+    const p1 = publisher.a.publish('o.x', 'p1').then((position) => { acknowledged.push('p1'); return position; });
+    for (const deadline = Date.now() + 5000; ;) {
+      if ((await receiver.a.history('o.x', {})).publications.some((p) => p.data === 'p1')) break;
+      if (Date.now() > deadline) throw new Error('timed out: p1 stored');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    proxy.refuse(60_000);
+    proxy.drop();
+    proxy.deafen(false);
+    await until(() => !publisher.a.stats().connected, 5000, 'the publisher notices the cut');
+    const p2 = publisher.a.publish('o.x', 'p2').then((position) => { acknowledged.push('p2'); return position; });
+    proxy.refuse(0);
+    const [r1, r2] = await Promise.all([p1, p2]);
+    // In publish order, which is stream order: p1 was stored first (its retry is a duplicate).
+    expect(acknowledged).toEqual(['p1', 'p2']);
+    expect(r1!.offset).toBeLessThan(r2!.offset);
+    await until(() => receiver.node.delivered.length >= 3, 10_000, 'the receiver gets all three');
+    expect(receiver.node.delivered.map((p) => [p.data, p.offset])).toEqual([['p0', r1!.offset - 1], ['p1', r1!.offset], ['p2', r2!.offset]]);
+    expect(receiver.node.gaps).toEqual([]);
+    expect((await receiver.a.history('o.x', {})).publications.map((p) => p.data)).toEqual(['p0', 'p1', 'p2']);
   });
 });
 

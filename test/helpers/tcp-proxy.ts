@@ -2,7 +2,8 @@
  * A loopback TCP proxy for cutting connections under a client: `drop()` destroys every proxied
  * connection (the client sees the socket die, as on a network failure), `refuse(ms)` resets new
  * connections for a while, `blackhole()` keeps sockets open but forwards nothing (a dead server
- * that never closes). Listens on 127.0.0.1 only.
+ * that never closes), `deafen()` lets requests through but swallows the answers (a request reaches
+ * the server, its reply is lost). Listens on 127.0.0.1 only.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -18,6 +19,8 @@ export interface TcpProxy {
   refuse(ms: number): void;
   /** While on, bytes are swallowed in both directions and sockets stay open. */
   blackhole(on: boolean): void;
+  /** While on, bytes from the target to the client are swallowed (the client's still go through). */
+  deafen(on: boolean): void;
   /** Points new connections at another port. */
   retarget(port: number): void;
   close(): Promise<void>;
@@ -27,6 +30,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let target = targetPort;
   let refuseUntil = 0;
   let swallowing = false;
+  let deaf = false;
   let accepted = 0;
   const pairs = new Set<[Socket, Socket]>();
 
@@ -47,7 +51,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     downstream.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
     downstream.on('data', (chunk) => { if (!swallowing) upstream.write(chunk); });
-    upstream.on('data', (chunk) => { if (!swallowing) downstream.write(chunk); });
+    upstream.on('data', (chunk) => { if (!swallowing && !deaf) downstream.write(chunk); });
   });
   server.maxConnections = 10_000;
   await new Promise<void>((resolve, reject) => {
@@ -73,6 +77,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     blackhole(on) {
       swallowing = on;
+    },
+    deafen(on) {
+      deaf = on;
     },
     retarget(p) {
       target = p;
