@@ -28,4 +28,5 @@ export { assertPattern, assertTopic, covers, isPattern, isTopic, matches } from 
 export { jwtAuth, createJwtVerifier, apiKeyChecker, bearerOf, allows, grantsOf, type JwtOptions, type Grants, type ApiKeyCheck } from './auth/index.js';
 export { OriginPolicy, normaliseOrigin } from './origins.js';
 export { TokenBucket } from './limits/token-bucket.js';
+export { Admission, type AdmissionLimits, type Refusal } from './limits/admission.js';
 export { memoryAdapter, createMemoryBus, type MemoryBus } from '../adapters/memory/index.js';
