@@ -29,6 +29,9 @@ Options (each also from a config file and HERALD_* env; precedence: flag > env >
   --no-dashboard    do not serve the live dashboard at / nor publish stats (env HERALD_DASHBOARD=false)
   --stats-topic <t> the dashboard's stats go to <t>.<node id> (env HERALD_DASHBOARD_STATS_TOPIC, default herald.stats)
   --no-metrics      do not serve /metrics and /readyz (env HERALD_METRICS=false)
+  --mqtt            also serve MQTT over TCP on port 1883 (env HERALD_MQTT=true); MQTT over
+                    WebSocket is always at /mqtt
+  --mqtt-port <n>   serve MQTT over TCP on this port (env HERALD_MQTT_PORT; implies --mqtt)
   -h, --help        show this help
 Broker limits, history and presence settings: config file or env HERALD_LIMITS_*, HERALD_HISTORY_*,
 HERALD_PRESENCE_* (e.g. HERALD_LIMITS_MAX_PAYLOAD=131072); list: docs/configuration.md.
@@ -38,6 +41,7 @@ Endpoints: ws://<host>:<port>/ws (protocol v1, subprotocols herald.v1.json / her
            http://<host>:<port>/client.js (the browser client, ESM: import { HeraldClient } from '/client.js')
            http://<host>:<port>/ (live dashboard), /metrics (Prometheus), /healthz (alive), /readyz (ready)
            /events (SSE), /socket.io/ (socket.io, namespaces / and /herald), /api/publish (HTTP API)
+           ws://<host>:<port>/mqtt (MQTT 3.1.1/5.0 over WebSocket), mqtt://<host>:1883 with --mqtt
 Signals: SIGINT/SIGTERM close clients with 1001 and exit within the shutdown timeout.
 Exit codes: 0 stopped, 1 failed (port in use, shutdown deadline), 2 bad configuration.
 `;
@@ -95,6 +99,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, cwd?: string): 
         'no-dashboard': { type: 'boolean' },
         'stats-topic': { type: 'string' },
         'no-metrics': { type: 'boolean' },
+        mqtt: { type: 'boolean' },
+        'mqtt-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         ...SECURITY_OPTIONS,
       },

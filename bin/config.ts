@@ -43,6 +43,14 @@ export interface KeySpec {
   readonly secret?: boolean;
 }
 
+/** MQTT transport bounds the binary passes through (transports/mqtt/options.ts checks them). */
+const MQTT_BOUNDS = ['maxPacketSize', 'maxInflight', 'maxSessions', 'maxSessionExpiry', 'maxKeepalive', 'connectTimeout', 'maxRetained'] as const;
+
+/** `maxPayload` -> `MAX_PAYLOAD`. */
+function snake(s: string): string {
+  return s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
 /** The binary's own keys (broker sections limits/history/presence are added from core's defaults). */
 export const BINARY_KEYS: readonly KeySpec[] = [
   { key: 'port', kind: 'int', env: ['HERALD_PORT', 'PORT'], flag: 'port' },
@@ -69,6 +77,9 @@ export const BINARY_KEYS: readonly KeySpec[] = [
   { key: 'dashboard.statsTopic', kind: 'string', env: ['HERALD_DASHBOARD_STATS_TOPIC'], flag: 'stats-topic' },
   { key: 'dashboard.interval', kind: 'int', env: ['HERALD_DASHBOARD_INTERVAL'] },
   { key: 'metrics.enabled', kind: 'bool', env: ['HERALD_METRICS'], flag: 'no-metrics', negate: true },
+  { key: 'mqtt.enabled', kind: 'bool', env: ['HERALD_MQTT'], flag: 'mqtt' },
+  { key: 'mqtt.port', kind: 'int', env: ['HERALD_MQTT_PORT'], flag: 'mqtt-port' },
+  ...MQTT_BOUNDS.map((name): KeySpec => ({ key: `mqtt.${name}`, kind: 'int', env: [`HERALD_MQTT_${snake(name)}`] })),
 ];
 
 /** Broker option sections the binary passes through to createBroker(), with core's defaults. */
@@ -80,9 +91,6 @@ export function brokerDefaults(): Pick<ResolvedOptions, BrokerSection> {
   const o = resolveOptions({ noServer: true });
   return { limits: o.limits, history: o.history, presence: o.presence };
 }
-
-/** `maxPayload` -> `MAX_PAYLOAD`. */
-const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
 /** Every key: the binary's own and one per broker option (env HERALD_<SECTION>_<KEY>, no flag). */
 export function allKeys(): KeySpec[] {
@@ -138,6 +146,12 @@ const binarySchema = z.strictObject({
     interval: z.number().int().min(100).default(1000),
   }).default({ enabled: true, statsTopic: 'herald.stats', interval: 1000 }),
   metrics: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  /** MQTT: WebSocket at /mqtt always; the TCP port when enabled (1883 unless `port` says otherwise). */
+  mqtt: z.strictObject({
+    enabled: z.boolean().default(false),
+    port: z.number().int().min(0).max(65535).optional(),
+    ...Object.fromEntries(MQTT_BOUNDS.map((name) => [name, z.number().int().min(0).optional()])) as Record<(typeof MQTT_BOUNDS)[number], z.ZodOptional<z.ZodNumber>>,
+  }).default({ enabled: false }),
   limits: z.record(z.string(), z.unknown()).optional(),
   history: z.record(z.string(), z.unknown()).optional(),
   presence: z.record(z.string(), z.unknown()).optional(),

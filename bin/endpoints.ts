@@ -5,6 +5,8 @@ export interface EndpointPlan {
   readonly dashboard: boolean;
   readonly metrics: boolean;
   readonly socketIoNamespaces: readonly string[];
+  /** The MQTT TCP listener's URL, when it is on. */
+  readonly mqttTcp?: string;
 }
 
 /** One `[what, url]` per path a user may call, in the order a newcomer looks for them. */
@@ -17,6 +19,8 @@ export function endpointList(plan: EndpointPlan): [string, string][] {
     ['socket.io', `${base}/socket.io/ (namespaces ${plan.socketIoNamespaces.join(', ')})`],
     ['SSE', `${base}/events`],
     ['HTTP API', `${base}/api/publish`],
+    ['MQTT', `${wsBase}/mqtt (MQTT over WebSocket, subprotocol mqtt)`],
+    ...(plan.mqttTcp ? [['MQTT TCP', plan.mqttTcp] as [string, string]] : []),
     ['client', `${base}/client.js`],
     ...(plan.metrics ? [['metrics', `${base}/metrics`], ['ready', `${base}/readyz`]] as [string, string][] : []),
     ['health', `${base}/healthz`],

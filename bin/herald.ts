@@ -5,6 +5,7 @@ import { ws } from '../transports/ws/index.js';
 import { socketio } from '../transports/socketio/index.js';
 import { sse } from '../transports/sse/index.js';
 import { httpApi } from '../transports/http/index.js';
+import { mqtt } from '../transports/mqtt/index.js';
 import { clientBundle } from '../client/serve.js';
 import { metrics } from '../core/metrics/index.js';
 import { dashboard } from '../dashboard/index.js';
@@ -58,11 +59,14 @@ async function main(): Promise<void> {
     });
   if (config.config.configFile !== undefined) logger.info({ file: config.config.configFile }, 'configuration file read');
   const namespaces = ['/', '/herald'];
+  const { enabled: mqttEnabled, port: mqttPort, ...mqttBounds } = config.config.mqtt;
+  const mqttTcp = mqttEnabled || mqttPort !== undefined;
+  const mqttTransport = mqtt({ ...mqttBounds, ...(mqttTcp ? { port: mqttPort ?? 1883, host: config.host } : {}) });
   const broker = await createBroker({
     port: config.port,
     host: config.host,
     // A stock `io(url)` lands on `/`: served like `/herald`, so it works as typed.
-    transports: [ws(), socketio({ namespace: namespaces }), sse(), httpApi({ apiKeys: config.security.apiKeys }), clientBundle(), ...ops],
+    transports: [ws(), socketio({ namespace: namespaces }), sse(), httpApi({ apiKeys: config.security.apiKeys }), clientBundle(), mqttTransport, ...ops],
     logger,
     ...security.options,
     limits,
@@ -74,13 +78,18 @@ async function main(): Promise<void> {
     if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
     // One line, no stack: the operator's fix is a flag, not a bug report.
     const why = err.code === 'EADDRINUSE' ? 'is already in use (another herald?)' : 'may not be bound by this user';
-    process.stderr.write(`herald: port ${config.port} on ${config.host} ${why}: choose another with --port or PORT\n`);
+    const mqttPortTaken = mqttTcp && (err as { port?: number }).port === (mqttPort ?? 1883) && (mqttPort ?? 1883) !== config.port;
+    const [port, fix] = mqttPortTaken ? [mqttPort ?? 1883, '--mqtt-port or HERALD_MQTT_PORT'] : [config.port, '--port or PORT'];
+    process.stderr.write(`herald: port ${port} on ${config.host} ${why}: choose another with ${fix}\n`);
     process.exit(1);
   });
   const { address, port } = broker.address()!;
   const shown = address.includes(':') ? `[${address}]` : address;
   const base = `http${security.options.tls !== undefined ? 's' : ''}://${shown}:${port}`;
-  const endpoints = endpointList({ base, dashboard: config.config.dashboard.enabled, metrics: config.config.metrics.enabled, socketIoNamespaces: namespaces });
+  const endpoints = endpointList({
+    base, dashboard: config.config.dashboard.enabled, metrics: config.config.metrics.enabled, socketIoNamespaces: namespaces,
+    ...(mqttTcp ? { mqttTcp: `mqtt://${shown}:${mqttTransport.port}` } : {}),
+  });
   logger.info({ host: address, port, endpoints: Object.fromEntries(endpoints) }, `herald listening on ${base}\n${endpointLines(endpoints)}`);
 
   let stopping = false;

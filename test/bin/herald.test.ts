@@ -86,8 +86,8 @@ describe('herald binary', () => {
     const base = `http://127.0.0.1:${port}`;
     expect(listening.endpoints).toEqual({
       dashboard: `${base}/`, WebSocket: `ws://127.0.0.1:${port}/ws`, 'socket.io': `${base}/socket.io/ (namespaces /, /herald)`,
-      SSE: `${base}/events`, 'HTTP API': `${base}/api/publish`, client: `${base}/client.js`,
-      metrics: `${base}/metrics`, ready: `${base}/readyz`, health: `${base}/healthz`,
+      SSE: `${base}/events`, 'HTTP API': `${base}/api/publish`, MQTT: `ws://127.0.0.1:${port}/mqtt (MQTT over WebSocket, subprotocol mqtt)`,
+      client: `${base}/client.js`, metrics: `${base}/metrics`, ready: `${base}/readyz`, health: `${base}/healthz`,
     });
     for (const url of Object.values(listening.endpoints!)) expect(listening.msg).toContain(url);
     expect(parsed.find((l) => l.msg.startsWith('origins:'))?.msg).toMatch(/any page may connect, on every transport/);
