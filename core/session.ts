@@ -51,6 +51,17 @@ const MAX_RECOVERY_BUFFER = 10_000;
 /** A second without a rate_limited reply forgives earlier strikes. */
 const STRIKE_MEMORY_MS = 1000;
 
+/**
+ * What a client is told when its credentials are refused: the message of a HeraldError
+ * ('unauthorized') the authenticate hook threw on purpose (as the HTTP API does), else nothing
+ * about why (any other error may carry internals). Cut to fit a WebSocket close reason (123 bytes).
+ */
+function refusalReason(err: unknown, otherwise: string): string {
+  if (!(err instanceof HeraldError) || err.code !== 'unauthorized' || err.message === '') return otherwise;
+  const reason = Buffer.from(err.message).subarray(0, 120).toString();
+  return reason.endsWith('\uFFFD') ? reason.slice(0, -1) : reason;
+}
+
 export class Session {
   readonly id: string;
   /** What the client presented. Headers and query are kept only while an authenticate hook may need them (see start()). */
@@ -127,9 +138,9 @@ export class Session {
           this.authTimer = setTimeout(() => this.close(CloseCodes.unauthorized, 'authentication timeout'), this.host.limits.authTimeout);
           this.authTimer.unref();
         }
-      }, () => {
+      }, (err: unknown) => {
         this.host.authFailed();
-        this.close(CloseCodes.unauthorized, 'unauthorized');
+        this.close(CloseCodes.unauthorized, refusalReason(err, 'unauthorized'));
       })
       .finally(() => this.resume());
   }
@@ -406,15 +417,17 @@ export class Session {
 
   private async auth(id: number | undefined, token: string): Promise<void> {
     let principal: Principal | null;
+    let refusal: unknown;
     try {
       principal = await this.authenticate({ ...this.handshake, token });
-    } catch {
+    } catch (err) {
       principal = null;
+      refusal = err;
     }
     if (principal === null) {
       this.host.authFailed();
-      this.fail(id === undefined ? undefined : { id }, new HeraldError('unauthorized', 'invalid credentials'));
-      this.close(CloseCodes.unauthorized, 'unauthorized');
+      this.fail(id === undefined ? undefined : { id }, new HeraldError('unauthorized', refusalReason(refusal, 'invalid credentials')));
+      this.close(CloseCodes.unauthorized, refusalReason(refusal, 'unauthorized'));
       return;
     }
     this.setPrincipal(principal);

@@ -5,7 +5,7 @@
  * Run: npm run example:chat   (then open http://127.0.0.1:3000/ in two browser windows)
  */
 import { readFileSync } from 'node:fs';
-import { createBroker, type Handshake, type Transport } from 'herald';
+import { createBroker, HeraldError, type Handshake, type Transport } from 'herald';
 import { httpApi } from 'herald/transports/http';
 import { socketio } from 'herald/transports/socketio';
 import { sse } from 'herald/transports/sse';
@@ -28,13 +28,17 @@ const chatPage: Transport = {
   async close() {},
 };
 
+const NAME = /^[\p{L}\p{N}][\p{L}\p{N} _.-]{0,31}$/u;
+const NAME_RULE = 'a name is 1 to 32 letters, digits, spaces, ".", "-" or "_", starting with a letter or digit';
+
 /**
  * Demo-grade identity: the "token" is the display name the visitor typed. A real app verifies a
  * JWT here (see examples/notifications, or `jwtAuth` in docs/security.md).
  */
 function authenticate(handshake: Handshake) {
-  const name = handshake.token?.trim().slice(0, 32);
-  if (!name) throw new Error('pick a name');
+  const name = handshake.token?.trim() ?? '';
+  // A HeraldError('unauthorized', why) reaches the visitor as the reason, on every transport.
+  if (!NAME.test(name)) throw new HeraldError('unauthorized', NAME_RULE);
   return { user: name };
 }
 

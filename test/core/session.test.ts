@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Principal } from '../../core/contracts.js';
+import { HeraldError } from '../../core/errors.js';
 import { sleep, startBroker, until } from '../helpers/broker.js';
 
 describe('Session: protocol v1 semantics', () => {
@@ -166,6 +167,37 @@ describe('Session: hooks', () => {
     },
     authorize: (p: Principal, action: string, topic: string) => action !== 'publish' || topic.startsWith(`user.${p.user}.`),
   };
+
+  it("says why credentials were refused when the hook threw HeraldError('unauthorized', why), and nothing of any other error", async () => {
+    const { client, url } = await startBroker({
+      hooks: {
+        authenticate: (h) => {
+          if (h.token === undefined) return null;
+          if (h.token === 'taken') throw new HeraldError('unauthorized', 'the name "taken" is in use');
+          if (h.token === 'long') throw new HeraldError('unauthorized', 'é'.repeat(200));
+          throw new Error('db password is hunter2');
+        },
+      },
+    });
+    const { TestClient } = await import('../helpers/ws-client.js');
+    const upgrade = await TestClient.connect(`${url}?access_token=taken`);
+    expect(await upgrade.waitClose()).toBe(4001);
+    expect(upgrade.closeReason).toBe('the name "taken" is in use');
+    const op = await client();
+    const reply = await op.request('auth', { token: 'taken' });
+    expect(reply.error).toEqual({ code: 'unauthorized', message: 'the name "taken" is in use' });
+    expect(await op.waitClose()).toBe(4001);
+    expect(op.closeReason).toBe('the name "taken" is in use');
+    // A close reason must fit 123 bytes: cut on a character boundary.
+    const long = await TestClient.connect(`${url}?access_token=long`);
+    expect(await long.waitClose()).toBe(4001);
+    expect(long.closeReason).toBe('é'.repeat(60));
+    // Any other error: no word of it reaches the client.
+    const other = await client();
+    expect((await other.request('auth', { token: 'x' })).error).toEqual({ code: 'unauthorized', message: 'invalid credentials' });
+    expect(await other.waitClose()).toBe(4001);
+    expect(other.closeReason).toBe('unauthorized');
+  });
 
   it('unauthenticated clients may only auth and ping; auth reveals client and user', async () => {
     const { client } = await startBroker({ hooks });

@@ -12,7 +12,7 @@ afterAll(async () => { await close?.(); });
 
 describe('examples/chat', () => {
   browserTest('three visitors on WebSocket, socket.io and SSE share a room: presence, messages, history', async () => {
-    const { line } = await runExample('examples/chat/server.ts', { PORT: '0' });
+    const { line } = await runExample('chat', 'npm run example:chat', { PORT: '0' });
     const [port] = portsIn(line);
     const chromium = await launchChromium();
     close = chromium.close;

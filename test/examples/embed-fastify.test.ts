@@ -5,7 +5,7 @@ import { TestClient } from '../helpers/ws-client.js';
 
 describe('examples/embed-fastify', () => {
   it('Fastify keeps its routes; a Fastify route publishes to WebSocket and SSE subscribers on the same port', async () => {
-    const { line } = await runExample('examples/embed-fastify/server.ts', { PORT: '0' });
+    const { line } = await runExample('embed-fastify', 'npm run example:embed-fastify', { PORT: '0' });
     const [port] = portsIn(line);
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).json()).toEqual({ app: 'fastify', herald: ['/ws', '/events'] });
     expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404); // Fastify's 404, not Herald's

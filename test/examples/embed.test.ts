@@ -5,7 +5,7 @@ import { portsIn, runExample } from '../helpers/example.js';
 
 describe('examples', () => {
   it('embed-http: the app keeps its routes, Herald serves /ws and the app publishes', async () => {
-    const { line } = await runExample('examples/embed-http/server.ts', { PORT: '0' });
+    const { line } = await runExample('embed-http', 'npm run example:embed-http', { PORT: '0' });
     const [port] = portsIn(line);
     const res = await fetch(`http://127.0.0.1:${port}/anything`);
     expect(await res.text()).toBe('my app answered /anything\n');
@@ -17,7 +17,7 @@ describe('examples', () => {
   }, 30_000);
 
   it('embed-express: a REST route publishes to a user topic that a WebSocket client receives', async () => {
-    const { line } = await runExample('examples/embed-express/server.ts', { PORT: '0' });
+    const { line } = await runExample('embed-express', 'npm run example:embed-express', { PORT: '0' });
     const [port] = portsIn(line);
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toMatch(/Express app/);
     const c = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
@@ -31,7 +31,7 @@ describe('examples', () => {
   }, 30_000);
 
   it('custom-transport: NDJSON-over-TCP clients and WebSocket clients share topics both ways', async () => {
-    const { line } = await runExample('examples/custom-transport/server.ts', { PORT: '0', TCP_PORT: '0' });
+    const { line } = await runExample('custom-transport', 'npm run example:custom-transport', { PORT: '0', TCP_PORT: '0' });
     const [wsPort, tcpPort] = portsIn(line);
     const tcp = connect(tcpPort!, '127.0.0.1');
     const lines: Record<string, unknown>[] = [];

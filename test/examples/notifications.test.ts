@@ -24,7 +24,7 @@ async function notify(port: number, user: string, text: string): Promise<void> {
 
 describe('examples/notifications', () => {
   it('a user\'s token reads only that user\'s topic: not another by name, by wildcard or over SSE, and publishes nothing', async () => {
-    const { line } = await runExample('examples/notifications/server.ts', { PORT: '0' });
+    const { line } = await runExample('notifications', 'npm run example:notifications', { PORT: '0' });
     const [port] = portsIn(line);
     const alice = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${await login(port!, 'alice')}` } });
     expect(await alice.request('sub', { topic: 'user.alice.notifications' })).toMatchObject({ ok: true });
@@ -52,7 +52,7 @@ describe('examples/notifications', () => {
   }, 30_000);
 
   browserTest('two browser users, logged in with their own JWT, each see only their own notifications', async () => {
-    const { line } = await runExample('examples/notifications/server.ts', { PORT: '0' });
+    const { line } = await runExample('notifications', 'npm run example:notifications', { PORT: '0' });
     const [port] = portsIn(line);
     const chromium = await launchChromium();
     close = chromium.close;

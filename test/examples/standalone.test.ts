@@ -1,13 +1,15 @@
-/** examples/standalone: the binary run with herald.json applies every section of the file. */
+/** examples/standalone: `npm run example:standalone` (the binary with herald.json) applies every section of the file. */
 import { describe, expect, it } from 'vitest';
-import { startBinary } from '../helpers/binary.js';
+import { portsIn, runExample } from '../helpers/example.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 describe('examples/standalone', () => {
   it('the binary with examples/standalone/herald.json applies its node id, limits, history, presence and stats topic', async () => {
-    // --port 0 overrides the file's 8080 (flags beat the file), so the test never collides.
-    const { port, lines } = await startBinary(['--config', 'examples/standalone/herald.json', '--port', '0']);
-    expect(lines.some((l) => l.includes('configuration file read') && l.includes('examples/standalone/herald.json'))).toBe(true);
+    // The README's command; `-- --port 0` overrides the file's 8080 (flags beat the file, as the README
+    // shows with 9000), so the test never collides. The file's logLevel (info) holds: no HERALD_LOG_LEVEL.
+    const { line, output } = await runExample('standalone', 'npm run example:standalone', { HERALD_LOG_LEVEL: 'info' }, '-- --port 0');
+    const [port] = portsIn(line);
+    expect(output.join('').split('\n').some((l) => l.includes('configuration file read') && l.includes('examples/standalone/herald.json'))).toBe(true);
     const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
     expect(ready).toMatchObject({ ok: true, node: 'standalone-1' });
 
