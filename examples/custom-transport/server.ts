@@ -1,7 +1,7 @@
 /**
  * A broker with two transports: WebSocket on one port and the NDJSON-over-TCP plugin on another.
  * Both share one topic space. Run: npm run example:custom-transport
- * Then: `nc 127.0.0.1 4000` and type {"op":"sub","id":1,"topic":"chat.>"}
+ * Then: `npx tsx examples/custom-transport/client.ts` and type {"op":"sub","id":1,"topic":"chat.>"}
  */
 import { createBroker } from 'herald';
 import { ws } from 'herald/transports/ws';

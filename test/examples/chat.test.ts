@@ -1,6 +1,7 @@
 /**
  * examples/chat in headless Chromium: three visitors in one room, one per transport (WebSocket,
- * socket.io, SSE + HTTP), see each other in presence and every message; a latecomer gets history.
+ * socket.io, SSE + HTTP), see each other in presence and every message; a latecomer gets history;
+ * a refused name is told why on every transport.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,23 @@ describe('examples/chat', () => {
     await carol.close();
     await waitLine(alice, 'carol left');
     await waitMembers(alice, ['alice', 'bob', 'erin']);
+
+    // A name the server refuses: the page says why, on every transport, and nobody joins.
+    for (const transport of ['ws', 'socketio', 'sse']) {
+      const tab = await chromium.browser.newPage();
+      tab.on('pageerror', (e) => errors.push(`refused on ${transport}: ${e}`));
+      await tab.goto(`http://127.0.0.1:${port}/`);
+      await tab.fill('#name', '<b>mallory</b>');
+      await tab.selectOption('#transport', transport);
+      await tab.click('#login button');
+      await tab.waitForFunction(() => (window as any).chat.refused !== undefined, undefined, { timeout: 10_000 });
+      expect(await tab.textContent('#why'), transport).toBe('could not join: a name is 1 to 32 letters, digits, spaces, ".", "-" or "_", starting with a letter or digit');
+      expect(await tab.isVisible('#why')).toBe(true);
+      expect(await tab.isVisible('#chat')).toBe(false);
+      expect(await tab.evaluate(() => (window as any).chat.joined)).toBe(false);
+      await tab.close();
+    }
+    expect((await lines(alice)).filter((l) => l.includes('mallory'))).toEqual([]);
     expect(errors).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 });

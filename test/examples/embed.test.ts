@@ -1,6 +1,17 @@
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { childEnv } from '../helpers/child-env.js';
+import { matchesOutput } from '../helpers/markdown-blocks.js';
 import { TestClient } from '../helpers/ws-client.js';
+
+async function until(test: () => boolean, what: () => string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out; printed so far:\n${what()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 import { portsIn, runExample } from '../helpers/example.js';
 
 describe('examples', () => {
@@ -30,38 +41,49 @@ describe('examples', () => {
     await c.close();
   }, 30_000);
 
-  it('custom-transport: NDJSON-over-TCP clients and WebSocket clients share topics both ways', async () => {
+  it('custom-transport: the README\'s Node client talks NDJSON over TCP and shares topics with WebSocket clients both ways', async () => {
     const { line } = await runExample('custom-transport', 'npm run example:custom-transport', { PORT: '0', TCP_PORT: '0' });
     const [wsPort, tcpPort] = portsIn(line);
-    const tcp = connect(tcpPort!, '127.0.0.1');
-    const lines: Record<string, unknown>[] = [];
-    let rest = '';
-    tcp.setEncoding('utf8').on('data', (d: string) => {
-      rest += d;
-      const parts = rest.split('\n');
-      rest = parts.pop()!;
-      for (const p of parts) lines.push(JSON.parse(p));
-    });
-    const until = async (test: () => boolean) => {
-      const deadline = Date.now() + 5000;
-      while (!test()) {
-        if (Date.now() > deadline) throw new Error(`timeout; tcp lines: ${JSON.stringify(lines)}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
-    tcp.write('{"op":"sub","id":1,"topic":"chat.>"}\n');
-    await until(() => lines.some((l) => l.id === 1));
+    const readme = readFileSync('examples/custom-transport/README.md', 'utf8');
+    const clientCommand = 'npx tsx examples/custom-transport/client.ts';
+    expect(readme).toContain(clientCommand);
     const web = await TestClient.connect(`ws://127.0.0.1:${wsPort}/ws`);
     await web.request('sub', { topic: 'chat.lobby' });
+
+    // Interactive: the lines the README says to type, and what it says comes back.
+    const typed = spawn('sh', ['-c', `exec ${clientCommand} ${tcpPort}`], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let printed = '';
+    typed.stdout.setEncoding('utf8').on('data', (d: string) => (printed += d));
+    typed.stderr.setEncoding('utf8').on('data', (d: string) => (printed += d));
+    const exited = new Promise<number | null>((r) => typed.once('exit', r));
+    const [toType, expected] = [...readme.matchAll(/```text\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const [sub, pub] = toType!.trim().split('\n');
+    typed.stdin.write(`${sub}\n`);
+    await until(() => printed.includes('{"id":1,"ok":true}'), () => printed);
+    typed.stdin.write(`${pub}\nnot json\n`);
+    await until(() => printed.includes('"id":2') && printed.includes('"error"'), () => printed);
+    const lines = printed.trim().split('\n');
+    expect(matchesOutput(lines.filter((l) => !l.includes('"error"')).join('\n'), expected!), printed).toBe(true);
+    expect(JSON.parse(lines.find((l) => l.includes('"error"'))!)).toMatchObject({ op: 'error', error: { code: 'bad_request' } });
+    // The WebSocket client got the TCP client's publication.
+    expect((await web.waitForMessages(1))[0]).toMatchObject({ data: 'hello from a TCP socket', offset: 1 });
+    // A WebSocket publication reaches the TCP client too.
     await web.request('pub', { topic: 'chat.lobby', data: 'from ws' });
-    await until(() => lines.some((l) => l.op === 'msg'));
-    expect(lines.find((l) => l.op === 'msg')).toMatchObject({ topic: 'chat.lobby', data: 'from ws', offset: 1 });
-    tcp.write('{"op":"pub","id":2,"topic":"chat.lobby","data":"from tcp"}\nnot json\n');
-    const fromTcp = await web.waitForMessages(2);
-    expect(fromTcp[1]).toMatchObject({ data: 'from tcp', offset: 2 });
-    await until(() => lines.some((l) => l.op === 'error'));
-    expect(lines.find((l) => l.op === 'error')).toMatchObject({ error: { code: 'bad_request' } });
-    tcp.destroy();
+    await until(() => printed.includes('"data":"from ws"'), () => printed);
+    typed.stdin.end(); // input over, every reply in: it exits
+    expect(await exited).toBe(0);
+
+    // Piped, as the README's one-liner (its topic, the port the test was given).
+    const piped = readme.split('\n').find((l) => l.startsWith('echo ') && l.includes(clientCommand))!;
+    const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('sh', ['-c', `${piped} ${tcpPort}`], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.once('exit', (code) => resolve({ code, out }));
+    });
+    expect(result.code, result.out).toBe(0);
+    expect(JSON.parse(result.out.trim())).toMatchObject({ id: 1, ok: true, offset: 3 });
     await web.close();
-  }, 30_000);
+  }, 60_000);
 });
