@@ -1,18 +1,20 @@
 /**
  * Herald next to an Express app: Express serves the pages and a REST route that publishes,
  * Herald serves the WebSocket clients on the same port.
- * Run: npm run example:embed-express   (then POST /notify/42 and watch user.42.notifications)
+ * Run: npm run example:embed-express   (open http://127.0.0.1:3000/, then POST /notify/42)
  */
 import express from 'express';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createBroker } from 'herald';
 import { ws } from 'herald/transports/ws';
 
 const app = express();
 app.use(express.json());
+// Express serves the page; the page's WebSocket goes to Herald on the same port.
 app.get('/', (_req, res) => {
-  res.type('text/plain').send('Express app; WebSocket clients connect to /ws\n');
+  res.sendFile(fileURLToPath(new URL('./index.html', import.meta.url)));
 });
 
 const server = createServer(app);

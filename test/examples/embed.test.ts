@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { childEnv } from '../helpers/child-env.js';
+import { browserTest, launchChromium } from '../helpers/chromium.js';
 import { matchesOutput } from '../helpers/markdown-blocks.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -30,7 +31,6 @@ describe('examples', () => {
   it('embed-express: a REST route publishes to a user topic that a WebSocket client receives', async () => {
     const { line } = await runExample('embed-express', 'npm run example:embed-express', { PORT: '0' });
     const [port] = portsIn(line);
-    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toMatch(/Express app/);
     const c = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
     await c.request('sub', { topic: 'user.42.notifications' });
     const res = await fetch(`http://127.0.0.1:${port}/notify/42`, {
@@ -40,6 +40,36 @@ describe('examples', () => {
     expect((await c.waitForMessages(1))[0]!.data).toEqual({ text: 'hi 42' });
     await c.close();
   }, 30_000);
+
+  browserTest('embed-express: the page Express serves at / (shown whole in the README) lists what POST /notify/42 sends', async () => {
+    const page = readFileSync('examples/embed-express/index.html', 'utf8');
+    expect(readFileSync('examples/embed-express/README.md', 'utf8')).toContain(`\`\`\`html\n${page}\`\`\``);
+    const { line } = await runExample('embed-express', 'npm run example:embed-express', { PORT: '0' });
+    const [port] = portsIn(line);
+    const served = await fetch(`http://127.0.0.1:${port}/`);
+    expect(served.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await served.text()).toBe(page);
+    const chromium = await launchChromium();
+    try {
+      const tab = await chromium.browser.newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (e) => errors.push(String(e)));
+      await tab.goto(`http://127.0.0.1:${port}/`);
+      await tab.waitForFunction(() => document.getElementById('state')!.textContent === 'subscribed', undefined, { timeout: 10_000 });
+      for (const text of ['hi', 'second']) {
+        const res = await fetch(`http://127.0.0.1:${port}/notify/42`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+        expect(res.status).toBe(200);
+      }
+      await fetch(`http://127.0.0.1:${port}/notify/7`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'for someone else' }) });
+      await tab.waitForFunction(() => document.querySelectorAll('#notes li').length === 2, undefined, { timeout: 10_000 });
+      expect(await tab.$$eval('#notes li', (items) => items.map((i) => i.textContent))).toEqual(['hi', 'second']);
+      mkdirSync('test-artifacts/examples', { recursive: true });
+      await tab.screenshot({ path: 'test-artifacts/examples/embed-express.png' });
+      expect(errors).toEqual([]);
+    } finally {
+      await chromium.close();
+    }
+  }, 60_000);
 
   it('custom-transport: the README\'s Node client talks NDJSON over TCP and shares topics with WebSocket clients both ways', async () => {
     const { line } = await runExample('custom-transport', 'npm run example:custom-transport', { PORT: '0', TCP_PORT: '0' });
