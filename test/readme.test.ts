@@ -21,6 +21,8 @@ const README_BROKER_PORT = '8080';
 
 const blocks = codeBlocks(readFileSync(README, 'utf8'));
 const RUNNERS = new Set(['js', 'ts', 'html', 'sh']);
+/** Flags a block may carry besides the language. */
+const FLAGS = new Set(['no-run', 'output', 'browser']);
 
 /** Each runnable block with the output block right after it, if any. */
 const runnable = blocks.flatMap((b, i) => {
@@ -76,6 +78,13 @@ function run(command: string, args: string[]): Promise<{ code: number | null; st
     const timer = setTimeout(() => { stderr += `\n(killed after ${BLOCK_TIMEOUT} ms: the block did not exit)`; child.kill('SIGKILL'); }, BLOCK_TIMEOUT);
     child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
+}
+
+/** A Node snippet as a page runs it: the browser has WebSocket and EventSource, so their imports go. */
+function inBrowser(code: string): string {
+  const nodeOnly = /^import [^;]+ from '(?:ws|eventsource)';\n/gm;
+  expect(nodeOnly.test(code), 'a `js browser` block imports ws or eventsource (why else flag it?)').toBe(true);
+  return code.replace(nodeOnly, '');
 }
 
 function where(b: CodeBlock): string {
@@ -141,6 +150,8 @@ describe('README.md', () => {
     for (const b of blocks) {
       if (b.flags.includes('no-run') || b.flags.includes('output')) continue;
       expect(RUNNERS.has(b.lang), `${where(b)}: no runner for "${b.lang}" (mark it no-run or output)`).toBe(true);
+      for (const f of b.flags) expect(FLAGS.has(f), `${where(b)}: unknown flag "${f}"`).toBe(true);
+      if (b.flags.includes('browser')) expect(b.lang, `${where(b)}: only js blocks run in the browser too`).toBe('js');
     }
     for (const [i, b] of blocks.entries()) {
       if (b.flags.includes('output')) expect(blocks[i - 1] && !blocks[i - 1]!.flags.includes('no-run'), `${where(b)}: output of a block that does not run`).toBe(true);
@@ -156,5 +167,12 @@ describe('README.md', () => {
     };
     if (block.lang === 'html') browserTest(name, body, 40_000);
     else it(name, body, 40_000);
+    if (block.flags.includes('browser')) {
+      browserTest(`${block.heading}: the js block at line ${block.line} also runs in Chromium from another origin`, async () => {
+        const code = await rewritePorts(inBrowser(block.code));
+        const printed = await runInBrowser(block, `<script type="module">\n${code}</script>\n`, expected);
+        if (expected !== undefined) expect(matchesOutput(printed, expected), `${where(block)} in Chromium printed:\n${printed}\nexpected:\n${expected}`).toBe(true);
+      }, 40_000);
+    }
   }
 });
