@@ -62,6 +62,11 @@ const historySchema = z.object({
   topics: z.array(pattern).default(['>']),
   /** Topics with history kept in memory at most; the least recently published are dropped (their epoch changes). */
   maxTopics: positiveInt.default(100_000),
+  /**
+   * Bytes of publications the memory adapter keeps across all topics (an estimate of their decoded
+   * size); past it the least recently published topics lose their oldest publications first.
+   */
+  maxBytes: positiveInt.default(256 * 1024 * 1024),
 });
 
 const presenceSchema = z.object({

@@ -10,7 +10,7 @@ import type { Position, PresenceEntry } from '../../core/protocol.js';
 import { Publication } from '../../core/publication.js';
 import { Router } from '../../core/router.js';
 import { matches } from '../../core/topic.js';
-import { TopicHistory } from './topic-history.js';
+import { MemoryHistory } from './memory-history.js';
 
 interface Member {
   readonly node: AdapterNode;
@@ -24,56 +24,43 @@ export class MemoryBus {
   readonly epoch = randomBytes(4).toString('hex');
   readonly members = new Map<string, Member>();
   readonly interest = new Router<Member>();
-  /** Topic histories in least-recently-published order (Map iteration order), for eviction. */
-  readonly histories = new Map<string, TopicHistory>();
-  /**
-   * Histories of topics read (history, sub) but never published, holding only their epoch. Kept
-   * apart under the same bound, so reading or subscribing to any number of topics never pushes a
-   * published topic's history out.
-   */
-  private readonly unpublished = new Map<string, TopicHistory>();
+  readonly history: MemoryHistory;
   readonly presence = new Map<string, Map<string, { entry: PresenceEntry; node: string }>>();
-  private generation = 0;
-  /** One order across every topic of the bus (Publication.sequence). */
-  sequence = 0;
 
-  /** The history of `topic`; `publishing` makes it the most recently published (evicting past maxTopics). */
-  historyOf(topic: string, maxTopics: number, publishing: boolean): TopicHistory {
-    const h = this.histories.get(topic);
-    if (h !== undefined) {
-      if (publishing) {
-        this.histories.delete(topic);
-        this.histories.set(topic, h);
-      }
-      return h;
-    }
-    let fresh = this.unpublished.get(topic);
-    if (fresh === undefined) fresh = new TopicHistory(`${this.epoch}-${(++this.generation).toString(36)}`);
-    else this.unpublished.delete(topic);
-    // A read files it with the unpublished, a publish with the published: each map evicts its oldest.
-    const into = publishing ? this.histories : this.unpublished;
-    if (into.size >= maxTopics) into.delete(into.keys().next().value!);
-    into.set(topic, fresh);
-    return fresh;
+  constructor(options: MemoryBusOptions = {}) {
+    this.history = new MemoryHistory(this.epoch, options.now);
   }
 }
 
-export function createMemoryBus(): MemoryBus {
-  return new MemoryBus();
+export interface MemoryBusOptions {
+  /** Epoch-milliseconds clock for history ages (default Date.now); tests pass one they can move. */
+  now?: () => number;
+}
+
+export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
+  return new MemoryBus(options);
 }
 
 export interface MemoryAdapterOptions {
   /** The bus shared with the other nodes; omit for a single node. */
   bus?: MemoryBus;
+  /**
+   * Milliseconds between sweeps that free publications past `history.ttl` on idle topics (and the
+   * topics left empty). Default: a quarter of the ttl, between 1 s and 60 s.
+   */
+  sweepInterval?: number;
 }
 
 export class MemoryAdapter implements ClusterAdapter {
   readonly name = 'memory';
   private readonly bus: MemoryBus;
+  private readonly sweepInterval: number | undefined;
   private member: Member | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryAdapterOptions = {}) {
     this.bus = options.bus ?? new MemoryBus();
+    this.sweepInterval = options.sweepInterval;
   }
 
   private get self(): Member {
@@ -85,6 +72,10 @@ export class MemoryAdapter implements ClusterAdapter {
     if (this.bus.members.has(node.id)) throw new Error(`node id ${node.id} is already on this bus`);
     this.member = { node, patterns: new Set() };
     this.bus.members.set(node.id, this.member);
+    const { ttl } = node.history;
+    const every = this.sweepInterval ?? Math.min(60_000, Math.max(1000, Math.floor(ttl / 4)));
+    // Idle topics are never appended to or read, so only a timer frees what outlived the ttl there.
+    this.sweeper = setInterval(() => this.bus.history.sweep(ttl), every).unref();
   }
 
   private keepsHistory(topic: string): boolean {
@@ -96,8 +87,7 @@ export class MemoryAdapter implements ClusterAdapter {
     const self = this.self;
     let pub: Publication;
     if (this.keepsHistory(topic)) {
-      const { size, ttl, maxTopics } = self.node.history;
-      pub = this.bus.historyOf(topic, maxTopics, true).append(topic, data, size, ttl, Date.now(), self.node.id, ++this.bus.sequence);
+      pub = this.bus.history.append(topic, data, self.node.id, self.node.history);
     } else {
       pub = new Publication(topic, data, undefined, undefined, self.node.id);
     }
@@ -120,8 +110,7 @@ export class MemoryAdapter implements ClusterAdapter {
 
   async history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
     if (!this.keepsHistory(topic)) throw new HeraldError('unsupported', `topic ${topic} keeps no history`);
-    const { size, ttl, maxTopics } = this.self.node.history;
-    return this.bus.historyOf(topic, maxTopics, false).read(query, size, ttl, Date.now());
+    return this.bus.history.read(topic, query, this.self.node.history);
   }
 
   async join(topic: string, entry: PresenceEntry): Promise<void> {
@@ -155,6 +144,8 @@ export class MemoryAdapter implements ClusterAdapter {
   async close(): Promise<void> {
     const self = this.member;
     if (self === undefined) return;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const pattern of self.patterns) this.bus.interest.remove(pattern, self);
     self.patterns.clear();
     for (const [topic, clients] of this.bus.presence) {
