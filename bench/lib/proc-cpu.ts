@@ -12,3 +12,14 @@ export function procCpuMicros(pid: number): number {
   const stime = Number(fields[12]);
   return ((utime + stime) * 1e6) / TICKS_PER_SECOND;
 }
+
+/**
+ * CPU time every process on the machine spent so far, all cores (procfs /proc/stat: user, nice,
+ * system, irq, softirq, steal), in microseconds: minus the processes under test, what other work
+ * took from the same cores during a round.
+ */
+export function machineBusyMicros(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user! + nice! + system! + irq! + softirq! + steal!) * 1e6) / TICKS_PER_SECOND;
+}

@@ -14,7 +14,7 @@
 import { CPU, Child, stopAll } from '../lib/children.js';
 import { connectGroup, received, startClients, startServers, waitForReceived, type ServerHandle } from '../lib/fleet.js';
 import { countLost, merge, summarize, type LatencySummary } from '../lib/histogram.js';
-import { procCpuMicros } from '../lib/proc-cpu.js';
+import { machineBusyMicros, procCpuMicros } from '../lib/proc-cpu.js';
 import type { ScenarioResult } from '../lib/report.js';
 import { differenceTarget, ratioTarget, type Target } from '../lib/verdict.js';
 import { interleave, median, ratio, sleep, type RatioSummary } from '../lib/stats.js';
@@ -60,9 +60,11 @@ interface SaturationRound {
   /** CPU time of the path's processes (server core) and of the load processes (load core) ÷ the round's wall time. */
   serverBusy: number;
   loadBusy: number;
+  /** CPU time of every other process on the machine ÷ wall time (2 cores: up to 2). */
+  othersBusy: number;
 }
 
-interface LatencyRound extends LatencySummary { drops: number; cpuNsPerDelivery: number }
+interface LatencyRound extends LatencySummary { drops: number; cpuNsPerDelivery: number; othersBusy: number }
 
 interface Path { publishTo: ServerHandle; subscribeTo: ServerHandle; involved: number[] }
 
@@ -107,6 +109,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
         const before = await received(clients, tag(arm));
         const cpu0 = cpuOf(arm);
         const load0 = loadCpu();
+        const machine0 = machineBusyMicros();
         const started = Date.now();
         const pub = await publisher!.call<{ acked: number; refused: number; issueMs: number; ms: number }>('saturate', {
           host: '127.0.0.1', port: path[arm].publishTo.port, topic: variant.topic, window: WINDOW, durationMs, payloadBytes: 64,
@@ -117,6 +120,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
         const drained = Date.now();
         const cpu = cpuOf(arm) - cpu0;
         const load = loadCpu() - load0;
+        const others = machineBusyMicros() - machine0 - cpu - load;
         const wallMicros = (drained - started) * 1000;
         const drops = Math.max(0, expected - got) + pub.refused * variant.subscribers;
         const r: SaturationRound = {
@@ -127,6 +131,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
           cpuNsPerDelivery: got > 0 ? (cpu * 1000) / got : Infinity,
           serverBusy: cpu / wallMicros,
           loadBusy: load / wallMicros,
+          othersBusy: Math.max(0, others) / wallMicros,
         };
         perArm[arm].push(r);
         return r.deliveriesPerSecond;
@@ -142,17 +147,22 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       const p99 = await interleave(ARMS, rounds, async (arm) => {
         await Promise.all(clients.map((c) => c.call('latencyStart', { tag: arm })));
         const cpu0 = cpuOf(arm);
+        const load0 = loadCpu();
+        const machine0 = machineBusyMicros();
+        const started = Date.now();
         const pub = await publisher!.call<{ sent: number }>('publish', {
           dialect: 'herald', host: '127.0.0.1', port: path[arm].publishTo.port, topic: TOPIC,
           rate: variant.rate, burst: variant.burst, durationMs, payloadBytes: 64,
         });
         await sleep(GRACE_MS);
         const cpu = cpuOf(arm) - cpu0;
+        const others = machineBusyMicros() - machine0 - cpu - (loadCpu() - load0);
+        const wallMicros = (Date.now() - started) * 1000;
         const h = merge(await Promise.all(clients.map((c) => c.call<string>('latencyTake', { tag: arm }))));
         const got = h.totalCount;
         const drops = Math.max(0, pub.sent * SUBSCRIBERS - got);
         const s = summarize(countLost(h, drops, durationMs + GRACE_MS));
-        perArm[arm].push({ ...s, drops, cpuNsPerDelivery: got > 0 ? (cpu * 1000) / got : Infinity });
+        perArm[arm].push({ ...s, drops, cpuNsPerDelivery: got > 0 ? (cpu * 1000) / got : Infinity, othersBusy: Math.max(0, others) / wallMicros });
         return s.p99;
       });
       latency[variant.key] = { variant, rounds: perArm, p99 };
@@ -169,8 +179,11 @@ const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleS
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
 /** Which core limited the saturation rounds, from how busy each was (CPU time ÷ wall time). */
-function bottleneck(singleServer: number, singleLoad: number, crossServer: number, crossLoad: number): string {
-  const figures = `server core ${pct(singleServer)} / load core ${pct(singleLoad)} busy on one node, ${pct(crossServer)} / ${pct(crossLoad)} across nodes`;
+function bottleneck(singleServer: number, singleLoad: number, crossServer: number, crossLoad: number, others: number): string {
+  const figures = `server core ${pct(singleServer)} / load core ${pct(singleLoad)} busy on one node, ${pct(crossServer)} / ${pct(crossLoad)} across nodes; other work ${pct(others)} of a core`;
+  if (others >= 0.3) {
+    return `Busy cores (${figures}): other processes on the machine took a large share of the two cores during these rounds, so the rates measure that contention as much as the paths.`;
+  }
   if (singleLoad >= 0.85 && singleLoad > singleServer) {
     return `Busy cores (${figures}): the load processes (on their own core), not the servers, were the limit: this point cannot tell the paths apart beyond that ceiling.`;
   }
@@ -194,9 +207,9 @@ function report(
     const rate = (arm: Arm): number[] => r[arm].map((x) => x.deliveriesPerSecond);
     tables.push({
       caption: `${variant.label}: ${WINDOW} publications awaiting their reply, ${durationMs / 1000} s per round (medians over rounds)`,
-      columns: ['path', 'deliveries/s', 'acknowledged msg/s', 'backlog after the last reply, ms', 'CPU ns/delivery (path)', 'server core busy', 'load core busy', 'drops'],
+      columns: ['path', 'deliveries/s', 'acknowledged msg/s', 'backlog after the last reply, ms', 'CPU ns/delivery (path)', 'server core busy', 'load core busy', 'other work (of 1 core)', 'drops'],
       rows: ARMS.map((arm) => [LABEL[arm], int(m(arm, 'deliveriesPerSecond')), int(m(arm, 'ackedPerSecond')), int(m(arm, 'backlogMs')),
-        int(m(arm, 'cpuNsPerDelivery')), pct(m(arm, 'serverBusy')), pct(m(arm, 'loadBusy')), r[arm].reduce((s, x) => s + x.drops, 0)]),
+        int(m(arm, 'cpuNsPerDelivery')), pct(m(arm, 'serverBusy')), pct(m(arm, 'loadBusy')), pct(m(arm, 'othersBusy')), r[arm].reduce((s, x) => s + x.drops, 0)]),
     });
     const thr = ratio(rate('cross'), rate('single'));
     const control = ratio(rate('single-control'), rate('single'));
@@ -212,7 +225,7 @@ function report(
         ? `node B fell behind its publisher and finished ${int(m('cross', 'backlogMs'))} ms after the last reply (single node: ${int(m('single', 'backlogMs'))} ms), so the cross-node rate is B's, not A's. `
         : `node B kept up with its publisher (done ${int(m('cross', 'backlogMs'))} ms after the last reply; single node ${int(m('single', 'backlogMs'))} ms). `) +
       `CPU per delivery summed over every process on the path: ${int(m('cross', 'cpuNsPerDelivery'))} ns across nodes, ${int(m('single', 'cpuNsPerDelivery'))} ns on one node (${times(cpu)}). ` +
-      bottleneck(m('single', 'serverBusy'), m('single', 'loadBusy'), m('cross', 'serverBusy'), m('cross', 'loadBusy')),
+      bottleneck(m('single', 'serverBusy'), m('single', 'loadBusy'), m('cross', 'serverBusy'), m('cross', 'loadBusy'), Math.max(...ARMS.map((a) => m(a, 'othersBusy')))),
     );
   }
 
@@ -220,7 +233,7 @@ function report(
   for (const { variant, rounds: r, p99 } of Object.values(latency)) {
     for (const arm of ARMS) {
       const m = (f: keyof LatencyRound): number => median(r[arm].map((x) => x[f]));
-      rows.push([variant.label, LABEL[arm], m('p50').toFixed(2), m('p99').toFixed(2), m('max').toFixed(2), int(m('cpuNsPerDelivery')), r[arm].reduce((s, x) => s + x.drops, 0)]);
+      rows.push([variant.label, LABEL[arm], m('p50').toFixed(2), m('p99').toFixed(2), m('max').toFixed(2), int(m('cpuNsPerDelivery')), pct(m('othersBusy')), r[arm].reduce((s, x) => s + x.drops, 0)]);
     }
     const added = p99.cross.map((x, i) => x - p99.single[i]!);
     const control = p99['single-control'].map((x, i) => x - p99.single[i]!);
@@ -229,12 +242,13 @@ function report(
     const spread = Math.max(...control.filter(Number.isFinite).map(Math.abs));
     notes.push(`${variant.label}: the hop adds ${median(added).toFixed(2)} ms to p99 (median of per-round differences), ` +
       `while the two identical single nodes differ by up to ${spread.toFixed(2)} ms: ` +
-      (Math.abs(median(added)) <= spread ? 'the added latency is inside the A-vs-A spread (not resolved at this noise).' : `the added latency is ${median(added) > 0 ? 'above' : 'below'} the A-vs-A spread.`));
+      (Math.abs(median(added)) <= spread ? 'the added latency is inside the A-vs-A spread (not resolved at this noise).' : `the added latency is ${median(added) > 0 ? 'above' : 'below'} the A-vs-A spread.`) +
+      ` Other processes on the machine took ${pct(Math.max(...ARMS.map((a) => median(r[a].map((x) => x.othersBusy)))))} of a core meanwhile (median round, busiest arm).`);
   }
   if (rows.length > 0) {
     tables.push({
       caption: `latency at fixed load, ${durationMs / 1000} s per round (medians over rounds; a message missing ${GRACE_MS} ms after its round counts at the round's length)`,
-      columns: ['load', 'path', 'p50 ms', 'p99 ms', 'max ms', 'CPU ns/delivery (path)', 'drops'],
+      columns: ['load', 'path', 'p50 ms', 'p99 ms', 'max ms', 'CPU ns/delivery (path)', 'other work (of 1 core)', 'drops'],
       rows,
     });
   }
@@ -247,7 +261,7 @@ function report(
       'deliveries/s = messages delivered to the subscribers ÷ the time from the first publish until every acknowledged one was delivered to all of them (a round with a missing delivery counts as 0). ' +
       `Latency: open-loop publisher (64 B, stamped with intended send time) for ${durationMs / 1000} s. ` +
       'Both nodes and the single nodes run the NATS adapter against one nats-server (JetStream, memory storage), all pinned to the server CPU. ' +
-      'CPU ns/delivery sums every process on the path (nodes from procfs, nats-server included).',
+      'CPU ns/delivery sums every process on the path (nodes from procfs, nats-server included); other work = CPU time of every other process on the machine (/proc/stat minus the path and the load processes) ÷ the round\'s wall time.',
     tables,
     targets,
     notes,
