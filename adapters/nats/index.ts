@@ -287,8 +287,8 @@ export class NatsAdapter implements ClusterAdapter {
     const order = ++this.stored;
     const msgID = `${this.incarnation}-${order}`;
     if (!this.connected || this.draining || this.outbox.size > 0) return this.queue(topic, data, msgID, order, false);
-    // Tracked until it is stored or queued: after a reconnect the outbox waits for it, so that one
-    // on its way when the link broke (maybe stored already) goes before publications made later.
+    // Tracked until it is stored or queued: after a reconnect the outbox drain (later publications
+    // queue behind it) waits for it, so that one on its way when the link broke (maybe stored) goes first.
     const attempt = this.send(topic, data, msgID).then((sent) =>
       sent === LINK_BROKE ? { queued: this.queue(topic, data, msgID, order, true) } : { position: sent.position });
     this.sending.add(attempt);

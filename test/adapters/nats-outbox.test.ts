@@ -89,14 +89,20 @@ describe('nats adapter: publish outbox while NATS is unreachable', () => {
 });
 
 describe('nats adapter: publish order across a reconnect', () => {
-  it('a publication stored while its ack was lost to a broken link is acknowledged and sent before the ones made during the outage, on the publisher and on a node whose link stayed up', async () => {
+  /**
+   * p1's store request reaches JetStream but its acknowledgement never comes back, then the link
+   * breaks; p2 is published during the outage or once the link is back (p1's request has not timed
+   * out yet: requestTimeoutMs 3 s). p1 was stored first, so it must be acknowledged first and reach
+   * the other node first, whose own link stayed up.
+   */
+  async function storedThenCut(p2When: 'during the outage' | 'after the reconnect'): Promise<void> {
     const nats = await startNatsServer();
     servers.push(nats);
     const proxy = await startTcpProxy(nats.server.port);
     proxies.push(proxy);
     const prefix = `order${process.pid}x${++seq}`;
     const make = async (url: string): Promise<{ a: NatsAdapter; node: RecordingNode }> => {
-      const a = natsAdapter({ servers: url, prefix, storage: 'memory', heartbeatMs: 200, reconnectTimeWaitMs: 100, requestTimeoutMs: 1000 });
+      const a = natsAdapter({ servers: url, prefix, storage: 'memory', heartbeatMs: 200, reconnectTimeWaitMs: 100, requestTimeoutMs: 3000 });
       const node = recordingNode();
       await a.start(node);
       started.push(a);
@@ -107,7 +113,6 @@ describe('nats adapter: publish order across a reconnect', () => {
     await receiver.a.subscribe('o.x');
     await publisher.a.publish('o.x', 'p0');
     const acknowledged: string[] = [];
-    // p1's store request reaches JetStream, its acknowledgement never comes back; then the link breaks.
     proxy.deafen(true);
     const p1 = publisher.a.publish('o.x', 'p1').then((position) => { acknowledged.push('p1'); return position; });
     for (const deadline = Date.now() + 5000; ;) {
@@ -119,9 +124,16 @@ describe('nats adapter: publish order across a reconnect', () => {
     proxy.drop();
     proxy.deafen(false);
     await until(() => !publisher.a.stats().connected, 5000, 'the publisher notices the cut');
-    const p2 = publisher.a.publish('o.x', 'p2').then((position) => { acknowledged.push('p2'); return position; });
+    const publishP2 = () => publisher.a.publish('o.x', 'p2').then((position) => { acknowledged.push('p2'); return position; });
+    let p2: ReturnType<typeof publishP2> | undefined;
+    if (p2When === 'during the outage') p2 = publishP2();
     proxy.refuse(0);
-    const [r1, r2] = await Promise.all([p1, p2]);
+    if (p2When === 'after the reconnect') {
+      await until(() => publisher.a.stats().connected, 5000, 'the publisher is back');
+      expect(acknowledged).toEqual([]); // p1's request is still waiting for its lost answer
+      p2 = publishP2();
+    }
+    const [r1, r2] = await Promise.all([p1, p2!]);
     // In publish order, which is stream order: p1 was stored first (its retry is a duplicate).
     expect(acknowledged).toEqual(['p1', 'p2']);
     expect(r1!.offset).toBeLessThan(r2!.offset);
@@ -129,6 +141,14 @@ describe('nats adapter: publish order across a reconnect', () => {
     expect(receiver.node.delivered.map((p) => [p.data, p.offset])).toEqual([['p0', r1!.offset - 1], ['p1', r1!.offset], ['p2', r2!.offset]]);
     expect(receiver.node.gaps).toEqual([]);
     expect((await receiver.a.history('o.x', {})).publications.map((p) => p.data)).toEqual(['p0', 'p1', 'p2']);
+  }
+
+  it('a publication stored while its ack was lost to a broken link goes before the ones made during the outage, on the publisher and on a node whose link stayed up', async () => {
+    await storedThenCut('during the outage');
+  });
+
+  it('a publication stored while its ack was lost to a broken link goes before the ones made once the link is back, while its request still waits for the lost answer', async () => {
+    await storedThenCut('after the reconnect');
   });
 });
 
