@@ -86,6 +86,33 @@ describe('socket.io transport', () => {
     expect(seen).toEqual(['good-token', 'bad-token']);
   });
 
+  it('the auth event refreshes the token on a live socket: past the first expiry it stays, a socket that did not refresh gets 4001', async () => {
+    const expiry = Date.now() + 800;
+    const b = await startBroker({
+      transports: [socketio()],
+      hooks: {
+        authenticate: (h) => {
+          if (h.token === 'first') return { user: 'ann', expiresAt: expiry };
+          if (h.token === 'second') return { user: 'ann', expiresAt: Date.now() + 60_000 };
+          throw new Error('no');
+        },
+      },
+    });
+    const refreshed = await connectSocketIo(b.port, { token: 'first' });
+    const stale = await connectSocketIo(b.port, { token: 'first' });
+    expect(await refreshed.socket.emitWithAck('auth', 'second')).toEqual({ ok: true, client: expect.any(String), user: 'ann' });
+    // Both first tokens expire at the same moment: once the stale socket is closed for it, the refreshed one is past it too.
+    expect(await stale.disconnectReason).toBe('io server disconnect');
+    expect(stale.closes).toEqual([{ code: 4001, reason: 'token expired', reconnect: false }]);
+    expect(Date.now()).toBeGreaterThanOrEqual(expiry);
+    expect(await refreshed.socket.emitWithAck('subscribe', 'x')).toMatchObject({ ok: true });
+    expect(refreshed.closes).toEqual([]);
+    // A refresh with a refused token ends the session: error ack, then herald:close 4001.
+    expect(await refreshed.socket.emitWithAck('auth', 'bad')).toEqual({ ok: false, error: { code: 'unauthorized', message: 'invalid credentials' } });
+    expect(await refreshed.disconnectReason).toBe('io server disconnect');
+    expect(refreshed.closes).toEqual([{ code: 4001, reason: 'unauthorized', reconnect: false }]);
+  });
+
   it('sends one engine.io packet per turn, with a frame encoded once for every subscriber', async () => {
     const transport = new SocketIoTransport();
     const b = await startBroker({ transports: [transport] });
