@@ -24,6 +24,8 @@ export interface BrokerStats {
   /** Sessions closed with 4008 because the cluster link broke and they may have missed publications. */
   /** Subscriptions dropped with an `unsub` push (reason `gap`) because publications on them may have been missed. */
   gapUnsubscribes: number;
+  /** Publications a subscriber's encoder could not encode: skipped for that subscriber alone. */
+  encodeFailures: number;
   /** Messages discarded because their session was closed as a slow consumer (queued or held while recovering). */
   droppedMessages: number;
   /** Subscribes with `since` answered recovered:true / recovered:false. */

@@ -15,7 +15,7 @@ import type {
 import { CloseCodes, HeraldError } from './errors.js';
 import type { HttpHost } from './http-host.js';
 import type { ResolvedOptions } from './options.js';
-import type { Position, PresenceEntry } from './protocol.js';
+import { assertDepth, type Position, type PresenceEntry } from './protocol.js';
 import { Publication } from './publication.js';
 import { Router } from './router.js';
 import { Session, type Subscription } from './session.js';
@@ -58,7 +58,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   private closing: Promise<void> | undefined;
   private readonly counters = {
     publicationsIn: 0, publicationsFromCluster: 0, deliveries: 0, slowConsumerCloses: 0, droppedMessages: 0,
-    recoveriesComplete: 0, recoveriesIncomplete: 0, authFailures: 0, gapUnsubscribes: 0,
+    recoveriesComplete: 0, recoveriesIncomplete: 0, authFailures: 0, gapUnsubscribes: 0, encodeFailures: 0,
   };
   private readonly disconnects: Record<string, number> = {};
 
@@ -112,6 +112,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
 
   async publish(topic: string, data: unknown): Promise<PublishResult> {
     assertTopic(topic);
+    assertDepth(data, this.limits.maxDepth);
     if (this.closing) throw new HeraldError('unsupported', 'broker is shutting down');
     const position = await this.adapter.publish(topic, data === undefined ? null : data);
     const pub = new Publication(topic, data === undefined ? null : data, position?.offset, position?.epoch, this.nodeId);
@@ -162,8 +163,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   /** Local fan-out of a publication (own or from another node). */
   private deliver(pub: Publication): void {
     const targets = this.router.match(pub.topic);
-    for (let i = 0; i < targets.length; i++) targets[i]!.push(pub);
-    this.counters.deliveries += targets.length;
+    let delivered = 0;
+    for (let i = 0; i < targets.length; i++) if (targets[i]!.push(pub)) delivered++;
+    this.counters.deliveries += delivered;
     if (this.listenerCount('publish') > 0) this.emit('publish', pub);
   }
 
@@ -215,6 +217,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
 
   authFailed(): void {
     this.counters.authFailures++;
+  }
+
+  encodeFailed(session: Session, pub: Publication, err: unknown): void {
+    this.counters.encodeFailures++;
+    this.logger.error({ err, session: session.id, transport: session.transport, topic: pub.topic }, 'publication could not be encoded for this subscriber: skipped for it alone');
   }
 
   // ------------------------------------------------------------------ sessions

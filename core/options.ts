@@ -15,6 +15,8 @@ const positiveInt = z.number().int().positive();
 const limitsSchema = z.object({
   /** Largest inbound frame/message in bytes; over it ws closes with 1009. */
   maxPayload: positiveInt.default(64 * 1024),
+  /** Levels of arrays/objects a publication's `data` may nest; deeper ones get `bad_request` on every transport. */
+  maxDepth: positiveInt.default(64),
   /** Outbound bytes queued per connection (plus socket buffer) before it is closed with 4008. */
   outboundBytes: positiveInt.default(1024 * 1024),
   /** Subscriptions one connection may hold. */

@@ -117,6 +117,31 @@ export function parseCommand(raw: unknown): Command {
   }
 }
 
+/**
+ * Refuses `data` nested deeper than `maxDepth` arrays/objects (limits.maxDepth). JSON.parse and
+ * msgpack accept thousands of levels, but encoders recurse and overflow the stack near 2,000: such a
+ * publication would fail for every subscriber. Walks without recursion and stops at the first too-deep value.
+ */
+export function assertDepth(data: unknown, maxDepth: number): void {
+  if (data === null || typeof data !== 'object') return;
+  const values: unknown[] = [data];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const value = values.pop() as object;
+    const depth = depths.pop()!;
+    if (depth > maxDepth) throw new HeraldError('bad_request', `data is nested deeper than ${maxDepth} levels`);
+    if (ArrayBuffer.isView(value)) continue;
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (let i = 0; i < children.length; i++) {
+      const child: unknown = children[i];
+      if (child !== null && typeof child === 'object') {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+}
+
 function requireString(raw: Record<string, unknown>, field: string): string {
   const value = raw[field];
   if (value === undefined) throw new HeraldError('bad_request', `missing field ${field}`);

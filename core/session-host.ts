@@ -34,6 +34,8 @@ export interface SessionHost {
   /** Counters for metrics: a subscribe with `since` answered, credentials refused. */
   recovery(complete: boolean): void;
   authFailed(): void;
+  /** This session's encoder could not encode `pub` (it was skipped for this session alone): logged and counted. */
+  encodeFailed(session: Session, pub: Publication, err: unknown): void;
   /** The session is closed: drop its subscriptions and presence. */
   removed(session: Session, code: number): void;
 }

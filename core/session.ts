@@ -107,10 +107,19 @@ export class Session {
     this.rate = new TokenBucket(host.limits.messageRate, host.limits.messageBurst);
   }
 
-  /** This connection's bytes for a publication: shared per encoder key unless the encoder makes its own. */
-  private encodePublication(pub: Publication): Chunk {
+  /**
+   * This connection's bytes for a publication: shared per encoder key unless the encoder makes its
+   * own. Undefined when this encoder cannot encode it (reported to the host): that publication is
+   * skipped for this connection only, never for the others.
+   */
+  private encodePublication(pub: Publication): Chunk | undefined {
     const encoder = this.encoder;
-    return encoder.publication === undefined ? pub.encodedFor(encoder) : encoder.publication(pub);
+    try {
+      return encoder.publication === undefined ? pub.encodedFor(encoder) : encoder.publication(pub);
+    } catch (err) {
+      this.host.encodeFailed(this, pub, err);
+      return undefined;
+    }
   }
 
   get isClosed(): boolean {
@@ -342,8 +351,15 @@ export class Session {
     for (const s of settled) if (s.outcome.replay.length > 0) replay = replay.concat(s.outcome.replay);
     if (settled.length > 1) replay.sort(byPosition);
     let replayed = false;
+    /** Topics whose replay this encoder could not encode in full: they are not recovered. */
+    let unencodable: Set<string> | undefined;
     if (replay.length > 0) {
-      const chunks = replay.map((pub) => this.encodePublication(pub));
+      const chunks: Chunk[] = [];
+      for (const pub of replay) {
+        const chunk = this.encodePublication(pub);
+        if (chunk === undefined) (unencodable ??= new Set()).add(pub.topic);
+        else chunks.push(chunk);
+      }
       // A backlog bigger than the outbound cap would trip 4008, and the client would reconnect to
       // recover the same backlog forever: say recovered:false instead, so it reloads its state.
       replayed = this.fits(chunks);
@@ -352,6 +368,7 @@ export class Session {
     for (const { sub, since, id, outcome } of settled) {
       let last = since;
       let recovered = outcome.recovered;
+      if (unencodable?.has(sub.pattern)) recovered = false;
       if (outcome.replay.length > 0) {
         if (replayed) {
           const newest = outcome.replay[outcome.replay.length - 1]!;
@@ -475,20 +492,25 @@ export class Session {
 
   // ------------------------------------------------------------------ outbound
 
-  /** Queues a publication for this client (called by the broker's fan-out). */
-  push(pub: Publication): void {
-    if (this.closed) return;
+  /** Queues a publication for this client (called by the broker's fan-out); false when it was not (closed, unencodable). */
+  push(pub: Publication): boolean {
+    if (this.closed) return false;
     if (this.recovering !== 0) {
       const sub = this.subscriptions.get(pub.topic);
       if (sub?.buffer) {
         if (sub.buffer.length >= MAX_RECOVERY_BUFFER) {
           this.host.slowConsumer(this, sub.buffer.length + 1);
           this.close(CloseCodes.slowConsumer, 'slow consumer');
-        } else sub.buffer.push(pub);
-        return;
+          return false;
+        }
+        sub.buffer.push(pub);
+        return true;
       }
     }
-    this.enqueue(this.encodePublication(pub));
+    const chunk = this.encodePublication(pub);
+    if (chunk === undefined) return false;
+    this.enqueue(chunk);
+    return true;
   }
 
   /** Queues a protocol message (reply, presence event, error) for this client. */

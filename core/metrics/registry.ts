@@ -77,6 +77,7 @@ export function createMetricsRegistry(source: MetricsSource, adapter: ClusterAda
   counter('herald_deliveries_total', 'Publications queued to sessions (one per matching session)', (s) => s.deliveries);
   counter('herald_dropped_messages_total', 'Messages discarded because their session was closed as a slow consumer', (s) => s.droppedMessages);
   counter('herald_slow_consumer_closes_total', 'Sessions closed with 4008 because their outbound queue passed the byte cap', (s) => s.slowConsumerCloses);
+  counter('herald_encode_failures_total', 'Publications a subscriber\'s encoder could not encode: skipped for that subscriber alone, delivered to the others', (s) => s.encodeFailures);
   counter('herald_gap_unsubscribes_total', 'Subscriptions dropped with an unsub push (reason gap): the cluster link broke and their publications could not be repaired from history', (s) => s.gapUnsubscribes);
   new Counter({
     name: 'herald_recoveries_total',
