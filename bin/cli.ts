@@ -33,7 +33,7 @@ Options (each also from a config file and HERALD_* env; precedence: flag > env >
                     WebSocket is always at /mqtt
   --mqtt-port <n>   serve MQTT over TCP on this port (env HERALD_MQTT_PORT; implies --mqtt)
   -h, --help        show this help
-Broker limits, history and presence settings: config file or env HERALD_LIMITS_*, HERALD_HISTORY_*,
+Broker limits, history, presence and control settings: config file or env HERALD_LIMITS_*, HERALD_HISTORY_*,
 HERALD_PRESENCE_* (e.g. HERALD_LIMITS_MAX_PAYLOAD=131072); list: docs/configuration.md.
 
 ${SECURITY_HELP}

@@ -51,7 +51,7 @@ function snake(s: string): string {
   return s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-/** The binary's own keys (broker sections limits/history/presence are added from core's defaults). */
+/** The binary's own keys (broker sections limits/history/presence/control are added from core's defaults). */
 export const BINARY_KEYS: readonly KeySpec[] = [
   { key: 'port', kind: 'int', env: ['HERALD_PORT', 'PORT'], flag: 'port' },
   { key: 'host', kind: 'string', env: ['HERALD_HOST', 'HOST'], flag: 'host' },
@@ -83,13 +83,13 @@ export const BINARY_KEYS: readonly KeySpec[] = [
 ];
 
 /** Broker option sections the binary passes through to createBroker(), with core's defaults. */
-const BROKER_SECTIONS = ['limits', 'history', 'presence'] as const;
+const BROKER_SECTIONS = ['limits', 'history', 'presence', 'control'] as const;
 type BrokerSection = (typeof BROKER_SECTIONS)[number];
 
 /** Defaults of the broker sections, straight from core/options.ts (the one place they live). */
 export function brokerDefaults(): Pick<ResolvedOptions, BrokerSection> {
   const o = resolveOptions({ noServer: true });
-  return { limits: o.limits, history: o.history, presence: o.presence };
+  return { limits: o.limits, history: o.history, presence: o.presence, control: o.control };
 }
 
 /** Every key: the binary's own and one per broker option (env HERALD_<SECTION>_<KEY>, no flag). */
@@ -154,6 +154,7 @@ const binarySchema = z.strictObject({
   }).default({ enabled: false }),
   limits: z.record(z.string(), z.unknown()).optional(),
   history: z.record(z.string(), z.unknown()).optional(),
+  control: z.record(z.string(), z.unknown()).optional(),
   presence: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -298,7 +299,7 @@ export function resolveConfig(input: ConfigInput): BinaryConfig {
   } catch (err) {
     throw new ConfigProblem([`security: ${(err as Error).message}`]);
   }
-  return { ...config, limits: broker.limits, history: broker.history, presence: broker.presence, ...(configFile ? { configFile } : {}) };
+  return { ...config, limits: broker.limits, history: broker.history, presence: broker.presence, control: broker.control, ...(configFile ? { configFile } : {}) };
 }
 
 /** The merged security section as security.ts's flag values (it validates and normalises them). */

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(redacted(config.config), null, 2)}\n`);
     return;
   }
-  const { limits, history, presence, nodeId, shutdownTimeout } = config.config;
+  const { limits, history, presence, control, nodeId, shutdownTimeout } = config.config;
   const ops = [
     ...(config.config.metrics.enabled ? [metrics()] : []),
     ...(config.config.dashboard.enabled ? [dashboard({ topic: config.config.dashboard.statsTopic, interval: config.config.dashboard.interval })] : []),
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     limits,
     history,
     presence,
+    control,
     ...(nodeId !== undefined ? { nodeId } : {}),
     ...(adapter ? { adapter } : {}),
   }).catch((err: NodeJS.ErrnoException) => {

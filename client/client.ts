@@ -86,6 +86,12 @@ export type ClientEvents = {
   disconnected: [DisconnectedEvent];
   /** Anything going wrong that is not tied to a command: server `error` pushes, undecodable frames, token failures. */
   error: [HeraldClientError];
+  /** The application subscribed this connection (broker.subscribe); its publications come as `message`. Ends with the connection. */
+  serverSubscribed: [{ topic: string; position: Position | undefined }];
+  /** The application took this connection out of a topic it had subscribed it to (broker.unsubscribe). */
+  serverUnsubscribed: [{ topic: string; reason: string }];
+  /** A publication of a server-side subscription that no subscription of this client matches. */
+  message: [Message<unknown>];
 };
 
 export interface PublishResult {
@@ -142,6 +148,8 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
   private pingTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly subscriptions = new Map<string, Subscription<any>>();
   private readonly wildcards = new Set<Subscription<any>>();
+  /** Topics the application subscribed this connection to (`sub` pushes); they end with the connection. */
+  private readonly serverTopics = new Set<string>();
   private readonly subscribeRetries = new Map<Subscription<any>, number>();
   private waiting: Waiting[] = [];
   private session: ConnectedEvent | undefined;
@@ -366,6 +374,7 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
     this.connection = undefined;
     this.session = undefined;
     clearTimeout(this.pingTimer);
+    this.serverTopics.clear();
     for (const sub of this.subscriptions.values()) sub.connectionLost();
     if (this.currentState === 'disconnected') return;
     if (code === 4001) {
@@ -376,6 +385,11 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
       } else {
         this.stop(code, reason, new HeraldClientError('unauthorized', `the server refused the credentials (4001${reason ? ` ${reason}` : ''})`, code));
       }
+      return;
+    }
+    if (code === 4003) {
+      // broker.disconnect(..., { code: 4003 }): logged out or banned; coming back is not wanted.
+      this.stop(code, reason, new HeraldClientError('closed', `the server disconnected this client for good (4003${reason ? ` ${reason}` : ''})`, code));
       return;
     }
     if (code === 4400) {
@@ -511,11 +525,11 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
     }
   }
 
-  private dropSubscription(sub: Subscription<any>, error: HeraldClientError | undefined): void {
+  private dropSubscription(sub: Subscription<any>, error: HeraldClientError | undefined, reason?: string): void {
     if (this.subscriptions.get(sub.topic) === sub) this.subscriptions.delete(sub.topic);
     this.wildcards.delete(sub);
     this.subscribeRetries.delete(sub);
-    sub.end(error);
+    sub.end(error, reason);
   }
 
   // ------------------------------------------------------------------ inbound
@@ -531,8 +545,35 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionO
       };
       // A session receives a publication once however many of its subscriptions match it;
       // the client hands it to each of them.
+      let delivered = exact !== undefined;
       if (exact) deliver(exact);
-      for (const sub of this.wildcards) if (matches(sub.topic, topic)) deliver(sub);
+      for (const sub of this.wildcards) if (matches(sub.topic, topic)) { deliver(sub); delivered = true; }
+      if (!delivered && op === 'msg' && this.serverTopics.size > 0) {
+        for (const t of this.serverTopics) {
+          if (!matches(t, topic)) continue;
+          const m: Message<unknown> = { topic, data: message.data };
+          if (typeof message.offset === 'number' && typeof message.epoch === 'string') { m.offset = message.offset; m.epoch = message.epoch; }
+          this.emit('message', m);
+          break;
+        }
+      }
+      return;
+    }
+    if (op === 'sub') {
+      // Subscribed by the application: it lives as long as this connection.
+      const topic = message.topic as string;
+      this.serverTopics.add(topic);
+      const position = typeof message.offset === 'number' && typeof message.epoch === 'string' ? { offset: message.offset, epoch: message.epoch } : undefined;
+      this.emit('serverSubscribed', { topic, position });
+      return;
+    }
+    if (op === 'unsub' && message.reason !== 'gap') {
+      // Dropped for good (reason `server`: the application; `forbidden`): do not subscribe again.
+      const topic = message.topic as string;
+      const reason = String(message.reason);
+      const sub = this.subscriptions.get(topic);
+      if (sub) this.dropSubscription(sub, reason === 'forbidden' ? new HeraldClientError('forbidden', `${topic}: no longer allowed`) : undefined, reason);
+      if (this.serverTopics.delete(topic) || !sub) this.emit('serverUnsubscribed', { topic, reason });
       return;
     }
     if (op === 'unsub') {

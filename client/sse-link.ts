@@ -236,6 +236,23 @@ export class SseLink implements Link {
         this.handlers?.push({ op: 'error', error });
       }
     });
+    source.addEventListener('herald-close', (event) => {
+      // The server ends the stream with a code (4003: disconnected for good, the client stops).
+      if (!live()) return;
+      const { code, reason } = JSON.parse(event.data) as { code: number; reason: string };
+      this.finish(code, reason);
+    });
+    source.addEventListener('herald-unsub', (event) => {
+      // Dropped by the server for good: the next stream does not ask for it again.
+      if (!live()) return;
+      const { topic, reason } = JSON.parse(event.data) as { topic: string; reason: string };
+      this.topics.delete(topic);
+      this.positions.delete(topic);
+      this.handlers?.push({ op: 'unsub', topic, reason });
+    });
+    source.addEventListener('herald-sub', (event) => {
+      if (live()) this.handlers?.push({ op: 'sub', ...(JSON.parse(event.data) as { topic: string }) });
+    });
     for (const op of ['join', 'leave']) {
       source.addEventListener(op, (event) => { if (live()) this.handlers?.push(JSON.parse(event.data) as { op: string }); });
     }

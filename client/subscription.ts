@@ -49,6 +49,8 @@ export interface UnsubscribedEvent {
   topic: string;
   /** Set when the server refused the subscription (forbidden, invalid_topic...) or the client was closed. */
   error?: HeraldClientError;
+  /** Set when the server dropped it for good (`unsub` push): `server` (the application) or `forbidden`. */
+  reason?: string;
 }
 
 export type SubscriptionEvents<T> = {
@@ -232,11 +234,14 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
   }
 
   /** @internal Final: unsubscribed by the application, refused by the server, or the client closed. */
-  end(error?: HeraldClientError): void {
+  end(error?: HeraldClientError, reason?: string): void {
     if (this.currentState === 'unsubscribed') return;
     this.endError = error;
     this.setState('unsubscribed');
-    this.emit('unsubscribed', error ? { topic: this.topic, error } : { topic: this.topic });
+    const event: UnsubscribedEvent = { topic: this.topic };
+    if (error) event.error = error;
+    if (reason !== undefined) event.reason = reason;
+    this.emit('unsubscribed', event);
   }
 
   private setState(state: SubscriptionState): void {

@@ -1,5 +1,8 @@
 /** The broker as application code and transports see it. */
 import type { HistoryQuery, HistoryResult } from './contracts.js';
+import type {
+  BroadcastResult, ControlResult, DisconnectOptions, NodeInfo, PresenceStats, PublishOptions, ServerSubscribeOptions, Target, TopicsResult,
+} from './control.js';
 import type { Position, PresenceEntry } from './protocol.js';
 
 export interface PublishResult {
@@ -40,7 +43,15 @@ export interface BrokerStats {
 export interface BrokerApi {
   readonly nodeId: string;
   /** Publishes from application code (no authorization). Throws invalid_topic for a bad topic. */
-  publish(topic: string, data: unknown): Promise<PublishResult>;
+  publish(topic: string, data: unknown, options?: PublishOptions): Promise<PublishResult>;
+  /** The rest acts on every node of the cluster (core/control.ts). */
+  broadcast(topics: readonly string[], data: unknown, options?: PublishOptions): Promise<BroadcastResult>;
+  disconnect(target: Target, options?: DisconnectOptions): Promise<ControlResult>;
+  subscribe(target: Target, pattern: string, options?: ServerSubscribeOptions): Promise<ControlResult>;
+  unsubscribe(target: Target, pattern: string): Promise<ControlResult>;
+  topics(options?: { pattern?: string }): Promise<TopicsResult>;
+  info(): Promise<{ nodes: NodeInfo[] }>;
+  presenceStats(topic: string): Promise<PresenceStats>;
   history(topic: string, query?: HistoryQuery): Promise<HistoryResult>;
   presence(topic: string): Promise<PresenceEntry[]>;
   /** The topic's position now. */

@@ -12,6 +12,11 @@ import type { BrokerApi, BrokerStats, PublishResult } from './broker-api.js';
 import type {
   Action, AdapterNode, ClusterAdapter, Connection, Encoder, Handshake, HistoryQuery, HistoryResult, Principal, Transport, TransportHost,
 } from './contracts.js';
+import {
+  broadcastVia, mergeTopics, parseDisconnect, parseIdempotencyKey, parseTarget, parseTopics, presenceStatsOf, reached, runLocal,
+  type BroadcastResult, type ControlCommand, type ControlResult, type DisconnectOptions, type NodeControlReply, type NodeInfo,
+  type PresenceStats, type PublishOptions, type ServerSubscribeOptions, type Target, type TopicsResult,
+} from './control.js';
 import { CloseCodes, HeraldError } from './errors.js';
 import type { HttpHost } from './http-host.js';
 import type { ResolvedOptions } from './options.js';
@@ -20,7 +25,8 @@ import { Publication } from './publication.js';
 import { Router } from './router.js';
 import { Session, type Subscription } from './session.js';
 import type { SessionHost, SubscribeOutcome } from './session-host.js';
-import { assertTopic, covers, matches } from './topic.js';
+import { assertPattern, assertTopic, covers, isPattern, matches } from './topic.js';
+import { VERSION } from './version.js';
 
 export interface BrokerEvents {
   connect: [session: Session];
@@ -50,7 +56,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   private readonly presenceWatchers = new Router<Session>();
   /** Adapter interest per pattern; awaited by every subscriber so none reads history before it holds. */
   private readonly interest = new Map<string, Promise<void>>();
-  private readonly sessions = new Set<Session>();
+  readonly sessions = new Set<Session>();
+  readonly version = VERSION;
+  readonly startedAt = Date.now();
   private readonly cleanups = new Set<Promise<void>>();
   private flushList: Session[] = [];
   private flushScheduled = false;
@@ -81,12 +89,14 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
       id: this.nodeId,
       logger: this.logger.child({ adapter: this.adapter.name }),
       history: this.options.history,
+      maxIdempotencyKeys: this.options.control.maxIdempotencyKeys,
       deliver: (pub) => {
         this.counters.publicationsFromCluster++;
         this.deliver(pub);
       },
       presenceEvent: (kind, topic, entry) => this.presenceEvent(kind, topic, entry),
       missed: (patterns) => this.missed(patterns),
+      control: async (command) => runLocal(this, command),
     };
     await this.adapter.start(node);
     for (const transport of this.transports) await transport.attach(this.hostFor(transport));
@@ -110,15 +120,81 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
 
   // ------------------------------------------------------------------ application API
 
-  async publish(topic: string, data: unknown): Promise<PublishResult> {
+  async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<PublishResult> {
     assertTopic(topic);
+    return this.publishChecked(topic, data, parseIdempotencyKey(options.idempotencyKey));
+  }
+
+  /** A publication with a key goes out once per key within the window, cluster-wide (adapter.publishOnce). */
+  private async publishChecked(topic: string, data: unknown, key: string | undefined): Promise<PublishResult> {
     assertDepth(data, this.limits.maxDepth);
     if (this.closing) throw new HeraldError('unsupported', 'broker is shutting down');
-    const position = await this.adapter.publish(topic, data === undefined ? null : data);
-    const pub = new Publication(topic, data === undefined ? null : data, position?.offset, position?.epoch, this.nodeId);
+    const value = data === undefined ? null : data;
+    let position: Position | undefined;
+    if (key === undefined) position = await this.adapter.publish(topic, value);
+    else {
+      const once = await this.adapter.publishOnce(topic, value, key, this.options.control.idempotencyWindow);
+      position = once.position;
+      if (once.duplicate) return position ? { offset: position.offset, epoch: position.epoch } : {};
+    }
+    const pub = new Publication(topic, value, position?.offset, position?.epoch, this.nodeId);
     this.counters.publicationsIn++;
     this.deliver(pub);
     return position ? { offset: position.offset, epoch: position.epoch } : {};
+  }
+
+  // ------------------------------------------------------------------ back-end control (core/control.ts), cluster-wide
+
+  /** The same data to many topics, each with its own position; with a key, each topic once per key. */
+  async broadcast(topics: readonly string[], data: unknown, options: PublishOptions = {}): Promise<BroadcastResult> {
+    const checked = parseTopics(topics);
+    const key = parseIdempotencyKey(options.idempotencyKey);
+    return broadcastVia((t, d, o) => this.publishChecked(t, d, o.idempotencyKey), checked, data, key === undefined ? {} : { idempotencyKey: key });
+  }
+
+  /** Closes every connection of a user (or one client) on every node and transport, with 4002 (may reconnect) or 4003 (must not). */
+  async disconnect(target: Target, options: DisconnectOptions = {}): Promise<ControlResult> {
+    return reached(await this.adapter.gatherControl({ op: 'disconnect', target: parseTarget(target), ...parseDisconnect(options) }));
+  }
+
+  /** Server-side subscription of a user's (or a client's) live connections on every node; bypasses authorize. */
+  subscribe(target: Target, pattern: string, options?: ServerSubscribeOptions): Promise<ControlResult>;
+  /** @internal SessionHost: a session's own subscribe. */
+  subscribe(session: Session, sub: Subscription, since: Position | undefined): Promise<SubscribeOutcome>;
+  subscribe(a: Target | Session, b: string | Subscription, c?: ServerSubscribeOptions | Position): Promise<ControlResult | SubscribeOutcome> {
+    if (a instanceof Session) return this.subscribeSession(a, b as Subscription, c as Position | undefined);
+    const options = (c ?? {}) as ServerSubscribeOptions;
+    const command: ControlCommand = options.since === undefined
+      ? { op: 'subscribe', target: parseTarget(a), topic: assertPattern(b) }
+      : { op: 'subscribe', target: parseTarget(a), topic: assertPattern(b), since: options.since };
+    return this.adapter.gatherControl(command).then(reached);
+  }
+
+  /** Takes a user's (or a client's) connections out of a pattern on every node, with an `unsub` push (reason `server`). */
+  unsubscribe(target: Target, pattern: string): Promise<ControlResult>;
+  /** @internal SessionHost: a session's subscription ends. */
+  unsubscribe(session: Session, sub: Subscription): Promise<void>;
+  unsubscribe(a: Target | Session, b: string | Subscription): Promise<ControlResult | void> {
+    if (a instanceof Session) return this.unsubscribeSession(a, b as Subscription);
+    return this.adapter.gatherControl({ op: 'unsubscribe', target: parseTarget(a), topic: assertPattern(b) }).then(reached);
+  }
+
+  /** Patterns with subscribers across the cluster (those `pattern` covers), with counts per node. */
+  async topics(options: { pattern?: string } = {}): Promise<TopicsResult> {
+    const { pattern } = options;
+    if (pattern !== undefined && !isPattern(pattern)) throw new HeraldError('invalid_topic', 'pattern is not a valid topic pattern');
+    return mergeTopics(await this.adapter.gatherControl(pattern === undefined ? { op: 'topics' } : { op: 'topics', pattern }));
+  }
+
+  /** Every node of the cluster that answered: id, version, uptime, connections by transport, subscriptions. */
+  async info(): Promise<{ nodes: NodeInfo[] }> {
+    const replies: NodeControlReply[] = await this.adapter.gatherControl({ op: 'info' });
+    return { nodes: replies.flatMap((r) => (r.info ? [r.info] : [])).sort((a, b) => (a.id < b.id ? -1 : 1)) };
+  }
+
+  /** Clients and distinct users in a topic's presence, cluster-wide. */
+  async presenceStats(topic: string): Promise<PresenceStats> {
+    return presenceStatsOf(await this.presence(topic));
   }
 
   history(topic: string, query: HistoryQuery = {}): Promise<HistoryResult> {
@@ -243,7 +319,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     return this.options.hooks.authorize ? this.options.hooks.authorize(principal, action, topic) : true;
   }
 
-  async subscribe(session: Session, sub: Subscription, since: Position | undefined): Promise<SubscribeOutcome> {
+  private async subscribeSession(session: Session, sub: Subscription, since: Position | undefined): Promise<SubscribeOutcome> {
     const { pattern } = sub;
     this.router.add(pattern, session);
     if (sub.presence || this.options.presence.events.some((p) => covers(p, pattern))) this.presenceWatchers.add(pattern, session);
@@ -278,7 +354,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     return outcome;
   }
 
-  async unsubscribe(session: Session, sub: Subscription): Promise<void> {
+  private async unsubscribeSession(session: Session, sub: Subscription): Promise<void> {
     const { pattern } = sub;
     if (!this.router.remove(pattern, session)) return;
     this.presenceWatchers.remove(pattern, session);
@@ -300,7 +376,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     if (!this.sessions.delete(session)) return;
     const subs = [...session.subscriptions.values()];
     session.subscriptions.clear();
-    const cleanup = Promise.all(subs.map((s) => this.unsubscribe(session, s)))
+    const cleanup = Promise.all(subs.map((s) => this.unsubscribeSession(session, s)))
       .then(() => undefined, (err: unknown) => this.logger.warn({ err, session: session.id }, 'cleanup after disconnect failed'));
     this.cleanups.add(cleanup);
     void cleanup.finally(() => this.cleanups.delete(cleanup));

@@ -10,6 +10,7 @@ import type { Position, PresenceEntry, ServerMessage } from './protocol.js';
 import type { Session } from './session.js';
 import type { BrokerApi } from './broker-api.js';
 import type { ResolvedOptions } from './options.js';
+import type { ControlCommand, NodeControlReply } from './control.js';
 
 // ---------------------------------------------------------------- transports
 
@@ -116,6 +117,8 @@ export interface AdapterNode {
   readonly logger: Logger;
   /** Which topics keep history, how much and how long: every adapter honours the same settings. */
   readonly history: ResolvedOptions['history'];
+  /** Idempotency keys an adapter that keeps them in memory remembers at most (control.maxIdempotencyKeys). */
+  readonly maxIdempotencyKeys: number;
   /** Hands a publication accepted by another node to this node's subscribers. */
   deliver(pub: Publication): void;
   /** Hands a presence change on another node to this node's subscribers. */
@@ -128,6 +131,15 @@ export interface AdapterNode {
    * never a closed connection. Adapters repair what they can first and report only the rest.
    */
   missed(patterns: readonly string[]): void;
+  /** Runs a control command (core/control.ts) on this node's sessions; the adapter calls it for every node's gatherControl. */
+  control(command: ControlCommand): Promise<NodeControlReply>;
+}
+
+/** What publishOnce answers: the first publication's position under this key, and whether this one was a repeat. */
+export interface PublishOnceResult {
+  readonly position: Position | undefined;
+  /** True when the key was used within the window: nothing was published or delivered this time. */
+  readonly duplicate: boolean;
 }
 
 export interface HistoryQuery {
@@ -165,6 +177,18 @@ export interface ClusterAdapter {
   readonly name: string;
   start(node: AdapterNode): Promise<void>;
   publish(topic: string, data: unknown): Promise<Position | undefined>;
+  /**
+   * publish() at most once per `key` within `windowMs`, whichever node the repeats arrive on: a
+   * repeat publishes nothing and answers with the first one's position (waiting for it if the first
+   * is still in flight). A first publish that fails frees its key, so a retry may publish.
+   */
+  publishOnce(topic: string, data: unknown, key: string, windowMs: number): Promise<PublishOnceResult>;
+  /**
+   * Runs a control command on every node of the cluster, this one included (AdapterNode.control),
+   * and resolves with each node's reply. Nodes that do not answer in the adapter's time bound are
+   * left out; `unavailable` when the cluster cannot be reached at all.
+   */
+  gatherControl(command: ControlCommand): Promise<NodeControlReply[]>;
   subscribe(pattern: string): Promise<void>;
   unsubscribe(pattern: string): Promise<void>;
   /** Throws HeraldError('unsupported') when the topic keeps no history. */

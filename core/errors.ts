@@ -25,6 +25,10 @@ export const CloseCodes = {
   tooLarge: 1009,
   /** Unauthorized: do not reconnect with the same token. */
   unauthorized: 4001,
+  /** Disconnected by the application (broker.disconnect): the client may reconnect. */
+  disconnected: 4002,
+  /** Disconnected by the application for good (a ban, a logout everywhere): the client must not reconnect. */
+  disconnectedForGood: 4003,
   /** Outbound queue over its byte cap: reconnect and recover from history. */
   slowConsumer: 4008,
   /** Repeatedly over the message rate. */

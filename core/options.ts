@@ -78,6 +78,13 @@ const presenceSchema = z.object({
   events: z.array(pattern).default([]),
 });
 
+const controlSchema = z.object({
+  /** Milliseconds a publish idempotency key is remembered, cluster-wide: a repeat within it is not delivered again. */
+  idempotencyWindow: positiveInt.default(2 * 60_000),
+  /** Idempotency keys remembered at most per node (memory adapter); the oldest are forgotten first. */
+  maxIdempotencyKeys: positiveInt.default(100_000),
+});
+
 const schema = z
   .object({
     port: z.number().int().min(0).max(65535).optional(),
@@ -106,6 +113,7 @@ const schema = z
     limits: limitsSchema.default(limitsSchema.parse({})),
     history: historySchema.default(historySchema.parse({})),
     presence: presenceSchema.default(presenceSchema.parse({})),
+    control: controlSchema.default(controlSchema.parse({})),
   })
   .strict()
   .superRefine((o, ctx) => {

@@ -42,13 +42,26 @@ export type ServerMessage =
   | { id: number; ok: false; error: { code: string; message: string } }
   | MsgPush
   | ({ op: 'join' | 'leave'; topic: string } & PresenceEntry)
+  /** The server dropped this subscription, for one of UnsubReasons. The connection stays. */
+  | { op: 'unsub'; topic: string; reason: UnsubReason }
   /**
-   * The server dropped this subscription: `gap` means publications on it may have been missed (the
-   * node's cluster link broke and they could not be repaired from history). The client resubscribes
-   * with `since` and learns from `recovered` whether anything is missing. The connection stays.
+   * The application subscribed this connection (broker.subscribe): its publications follow, like
+   * those of a subscription the client made; `offset`/`epoch` as in a `sub` reply.
    */
-  | { op: 'unsub'; topic: string; reason: 'gap' }
+  | { op: 'sub'; topic: string; reason: 'server'; offset?: number; epoch?: string; recovered?: boolean }
   | { op: 'error'; error: { code: string; message: string } };
+
+/**
+ * Why the server drops a subscription (the `reason` of an `unsub` push); one registry for every
+ * transport, pinned by test/core/protocol.test.ts against docs/protocol.md.
+ */
+export const UnsubReasons = {
+  gap: 'Publications on it may have been missed (the cluster link broke and they could not be repaired from history): subscribe again with `since`; `recovered` says whether anything is missing.',
+  forbidden: 'The principal may no longer subscribe to it (its credentials changed): do not subscribe again with the same credentials.',
+  server: 'The application took the connection out of it (broker.unsubscribe, POST /api/unsubscribe): do not subscribe again on your own.',
+} as const;
+
+export type UnsubReason = keyof typeof UnsubReasons;
 
 const OPS = new Set<string>(['auth', 'sub', 'unsub', 'pub', 'presence', 'history', 'ping']);
 

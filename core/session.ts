@@ -6,7 +6,7 @@
 import type { Connection, Encoder, Handshake, Principal } from './contracts.js';
 import { CloseCodes, HeraldError, toHeraldError } from './errors.js';
 import type { SessionHost, SubscribeOutcome } from './session-host.js';
-import { commandId, parseCommand, type Command, type Position, type ServerMessage } from './protocol.js';
+import { commandId, parseCommand, type Command, type Position, type ServerMessage, type UnsubReason } from './protocol.js';
 import type { Chunk, Publication } from './publication.js';
 import { TokenBucket } from './limits/token-bucket.js';
 
@@ -18,8 +18,8 @@ export interface Subscription {
   readonly presence: boolean;
   /** While the subscription recovers from history, live publications wait here. */
   buffer: Publication[] | undefined;
-  /** A gap was reported while it was still subscribing: it is dropped (unsub, reason gap) right after its reply. */
-  gapped?: boolean;
+  /** Dropped (a gap, broker.unsubscribe) while it was still subscribing: the unsub push follows right after its reply. */
+  dropped?: UnsubReason;
   /** While its reply is being sent: the newest replayed position (live copies up to it are duplicates). */
   last?: Position | undefined;
 }
@@ -30,6 +30,15 @@ interface Settled {
   readonly since: Position | undefined;
   readonly id: number | undefined;
   readonly outcome: SubscribeOutcome;
+  /** Made by the application (broker.subscribe): announced with a `sub` push instead of a reply. */
+  readonly server: boolean;
+}
+
+/** A `sub` the application made for this connection (broker.subscribe): no authorize, a push instead of a reply. */
+type SubCommand = Extract<Command, { op: 'sub' }> & { server?: boolean };
+/** Marks a server-side subscribe queued among the client's commands (it never went through parseCommand). */
+class ServerSubscribe {
+  constructor(readonly command: SubCommand) {}
 }
 
 /** Is this raw command a `sub` with `since` (one more recovery to answer together)? */
@@ -196,7 +205,7 @@ export class Session {
     if (this.settled !== undefined && !isRecovery(raw)) this.answerSubscribes();
     let result: void | Promise<void>;
     try {
-      result = this.execute(parseCommand(raw));
+      result = this.execute(raw instanceof ServerSubscribe ? raw.command : parseCommand(raw));
     } catch (err) {
       this.fail(raw, err);
       return;
@@ -298,8 +307,24 @@ export class Session {
     if (id !== undefined) this.send({ id, ok: true, ...result });
   }
 
-  private async subscribe(cmd: Extract<Command, { op: 'sub' }>): Promise<void> {
+  /**
+   * Subscribes this connection on the application's behalf (broker.subscribe): queued behind the
+   * client's commands, not authorized (like Socket.IO's socket.join), announced with a
+   * `{op:'sub', topic, reason:'server'}` push before its publications. A connection already
+   * subscribed to it is left as it is; one at its subscription limit gets a `limit_exceeded` error push.
+   */
+  serverSubscribe(pattern: string, since: Position | undefined): void {
+    if (this.closed) return;
+    const command = new ServerSubscribe(since === undefined ? { op: 'sub', topic: pattern, server: true } : { op: 'sub', topic: pattern, since, server: true });
+    if (this.busy) {
+      if (this.pending === NO_COMMANDS) this.pending = [command];
+      else this.pending.push(command);
+    } else this.run(command);
+  }
+
+  private async subscribe(cmd: SubCommand): Promise<void> {
     const { id, topic } = cmd;
+    const server = cmd.server === true;
     if (this.subscriptions.has(topic)) {
       this.answerSubscribes();
       if (id !== undefined) this.send({ id, ok: true });
@@ -308,7 +333,7 @@ export class Session {
     if (this.subscriptions.size >= this.host.limits.maxSubscriptions) {
       throw new HeraldError('limit_exceeded', `at most ${this.host.limits.maxSubscriptions} subscriptions per connection`);
     }
-    if (this.host.hasAuthorize) await this.authorize('subscribe', topic);
+    if (this.host.hasAuthorize && !server) await this.authorize('subscribe', topic);
     if (this.closed) return;
     if (this.subscriptions.has(topic)) {
       this.answerSubscribes();
@@ -331,7 +356,7 @@ export class Session {
       }
       throw err;
     }
-    (this.settled ??= []).push({ sub, since: cmd.since, id, outcome });
+    (this.settled ??= []).push({ sub, since: cmd.since, id, outcome, server });
     // Recoveries sent back to back (a client resubscribing after a reconnect, an SSE stream of
     // several topics) are answered together, so that their replays interleave in publish order.
     if (!isRecovery(this.pending[this.pendingHead])) this.answerSubscribes();
@@ -350,6 +375,14 @@ export class Session {
     let replay: Publication[] = [];
     for (const s of settled) if (s.outcome.replay.length > 0) replay = replay.concat(s.outcome.replay);
     if (settled.length > 1) replay.sort(byPosition);
+    // Server-side subscriptions are announced before their publications (a client learns of them here).
+    for (const { sub, since, outcome, server } of settled) {
+      if (!server) continue;
+      const push: Extract<ServerMessage, { op: 'sub' }> = { op: 'sub', topic: sub.pattern, reason: 'server' };
+      if (outcome.position) { push.offset = outcome.position.offset; push.epoch = outcome.position.epoch; }
+      if (since !== undefined) push.recovered = outcome.recovered;
+      this.send(push);
+    }
     let replayed = false;
     /** Topics whose replay this encoder could not encode in full: they are not recovered. */
     let unencodable: Set<string> | undefined;
@@ -382,7 +415,9 @@ export class Session {
         this.send(reply as ServerMessage);
       }
       if (since !== undefined) this.host.recovery(recovered);
-      sub.last = recovered ? last : undefined;
+      // Live copies at or before the position just announced are older than it (over NATS one
+      // published just before can arrive after the subscription holds): they are dropped below.
+      sub.last = recovered ? last : outcome.position;
     }
     for (const { sub } of settled) {
       const buffered = sub.buffer;
@@ -396,9 +431,10 @@ export class Session {
         }
       }
       sub.last = undefined;
-      if (sub.gapped) {
-        sub.gapped = false;
-        this.gap(sub.pattern);
+      const dropped = sub.dropped;
+      if (dropped !== undefined) {
+        sub.dropped = undefined;
+        this.drop(sub.pattern, dropped);
       }
     }
   }
@@ -410,15 +446,24 @@ export class Session {
    * Returns true when a subscription was (or will be) dropped.
    */
   gap(pattern: string): boolean {
+    return this.drop(pattern, 'gap');
+  }
+
+  /**
+   * Drops the subscription of `pattern` and tells the client why (`{op:'unsub', topic, reason}`,
+   * UnsubReasons). A subscription still being set up is dropped right after its reply. Returns true
+   * when a subscription was (or will be) dropped.
+   */
+  drop(pattern: string, reason: UnsubReason): boolean {
     const sub = this.subscriptions.get(pattern);
     if (sub === undefined || this.closed) return false;
     if (sub.buffer !== undefined) {
-      sub.gapped = true;
+      sub.dropped = reason;
       return true;
     }
     this.subscriptions.delete(pattern);
-    this.send({ op: 'unsub', topic: pattern, reason: 'gap' });
-    this.host.unsubscribe(this, sub).catch((err: unknown) => this.host.logger.warn({ err, session: this.id }, 'unsubscribe after a gap failed'));
+    this.send({ op: 'unsub', topic: pattern, reason });
+    this.host.unsubscribe(this, sub).catch((err: unknown) => this.host.logger.warn({ err, session: this.id, reason }, 'unsubscribe by the server failed'));
     return true;
   }
 

@@ -4,7 +4,8 @@
  * so a single node runs the same code path as a cluster.
  */
 import { randomBytes } from 'node:crypto';
-import type { AdapterNode, ClusterAdapter, HistoryQuery, HistoryResult } from '../../core/contracts.js';
+import type { ControlCommand, NodeControlReply } from '../../core/control.js';
+import type { AdapterNode, ClusterAdapter, HistoryQuery, HistoryResult, PublishOnceResult } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { Position, PresenceEntry } from '../../core/protocol.js';
 import { Publication } from '../../core/publication.js';
@@ -26,6 +27,11 @@ export class MemoryBus {
   readonly interest = new Router<Member>();
   readonly history: MemoryHistory;
   readonly presence = new Map<string, Map<string, { entry: PresenceEntry; node: string }>>();
+  /**
+   * Idempotency keys of the bus (every node sees the same ones), in insertion order for expiry and
+   * eviction: the position of the first publication under the key, or its promise while in flight.
+   */
+  readonly idempotency = new Map<string, { expiresAt: number; position: Promise<Position | undefined> }>();
 
   constructor(options: MemoryBusOptions = {}) {
     this.history = new MemoryHistory(this.epoch, options.now);
@@ -93,6 +99,30 @@ export class MemoryAdapter implements ClusterAdapter {
     }
     for (const member of this.bus.interest.match(topic)) if (member !== self) member.node.deliver(pub);
     return pub.offset === undefined ? undefined : { offset: pub.offset, epoch: pub.epoch! };
+  }
+
+  async publishOnce(topic: string, data: unknown, key: string, windowMs: number): Promise<PublishOnceResult> {
+    const self = this.self;
+    const keys = this.bus.idempotency;
+    const now = Date.now();
+    // Oldest first: expired keys go, and past the bound the oldest go too.
+    for (const [k, e] of keys) {
+      if (e.expiresAt > now && keys.size < self.node.maxIdempotencyKeys) break;
+      keys.delete(k);
+    }
+    const seen = keys.get(key);
+    if (seen !== undefined) return { position: await seen.position, duplicate: true };
+    const position = this.publish(topic, data);
+    const entry = { expiresAt: now + windowMs, position };
+    keys.set(key, entry);
+    // A failed first publish frees its key: a retry may publish.
+    position.catch(() => { if (keys.get(key) === entry) keys.delete(key); });
+    return { position: await position, duplicate: false };
+  }
+
+  async gatherControl(command: ControlCommand): Promise<NodeControlReply[]> {
+    this.self;
+    return Promise.all([...this.bus.members.values()].map((m) => m.node.control(command)));
   }
 
   async subscribe(pattern: string): Promise<void> {

@@ -13,12 +13,15 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { AdapterNode, ClusterAdapter, ClusterAdapterStats, HistoryQuery, HistoryResult } from '../../core/contracts.js';
+import type { ControlCommand, NodeControlReply } from '../../core/control.js';
+import type { AdapterNode, ClusterAdapter, ClusterAdapterStats, HistoryQuery, HistoryResult, PublishOnceResult } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { Position, PresenceEntry } from '../../core/protocol.js';
 import { covers, matches } from '../../core/topic.js';
+import { ControlChannel } from './control.js';
 import { pack, type LiveEnvelope } from './envelope.js';
 import { StreamHistory } from './history.js';
+import { IdempotencyKeys } from './idempotency.js';
 import { Interest } from './interest.js';
 import { resolveNatsOptions, type NatsAdapterOptions, type ResolvedNatsOptions } from './options.js';
 import { Outbox } from './outbox.js';
@@ -69,6 +72,8 @@ export class NatsAdapter implements ClusterAdapter {
   private store: StreamHistory | undefined;
   private interest: Interest | undefined;
   private presenceReplica: ClusterPresence | undefined;
+  private controlChannel: ControlChannel | undefined;
+  private idempotency: IdempotencyKeys | undefined;
   private connected = false;
   private closed = false;
   /** A random token per start: receivers key their duplicate filter by it. */
@@ -160,6 +165,9 @@ export class NatsAdapter implements ClusterAdapter {
       this.presenceReplica = new ClusterPresence(nc, this.subjects, node.id, logger, presenceEvent,
         { heartbeatMs: o.heartbeatMs, nodeTimeoutMs: o.nodeTimeoutMs, requestTimeoutMs: o.requestTimeoutMs }, () => this.connected);
       await this.presenceReplica.start();
+      this.controlChannel = new ControlChannel(nc, this.subjects.control, node, logger, o.requestTimeoutMs, () => this.presenceReplica?.peerCount ?? 0);
+      this.controlChannel.start();
+      this.idempotency = new IdempotencyKeys(nc, o.prefix, o, node.id);
     } catch (err) {
       this.closed = true;
       await nc.close().catch(() => undefined);
@@ -391,6 +399,18 @@ export class NatsAdapter implements ClusterAdapter {
     this.confirmSoon();
   }
 
+  /** Once per key within the window, cluster-wide, through the idempotency bucket (idempotency.ts). */
+  async publishOnce(topic: string, data: unknown, key: string, windowMs: number): Promise<PublishOnceResult> {
+    this.self;
+    return this.idempotency!.once(key, windowMs, () => this.publish(topic, data));
+  }
+
+  /** Runs a control command here and, through `<prefix>._c`, on every other node (control.ts). */
+  async gatherControl(command: ControlCommand): Promise<NodeControlReply[]> {
+    this.self;
+    return this.controlChannel!.gather(command, this.connected);
+  }
+
   async subscribe(pattern: string): Promise<void> {
     this.self;
     if (!this.interest!.add(pattern)) return;
@@ -449,6 +469,7 @@ export class NatsAdapter implements ClusterAdapter {
     if (this.closed || this.nc === undefined) return;
     const nc = this.nc;
     this.presenceReplica?.close();
+    this.controlChannel?.close();
     this.interest?.close();
     this.closed = true;
     this.outbox.failAll(new HeraldError('unavailable', 'the node is shutting down before NATS came back: nothing was published'));

@@ -127,6 +127,11 @@ export class ClusterPresence {
     this.send({ k: 'hb', n: this.nodeId, v: this.version });
   }
 
+  /** Other nodes heard from and not timed out (control commands wait for this many answers). */
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
   join(topic: string, entry: PresenceEntry): void {
     put(this.local, topic, entry);
     this.send({ k: 'j', n: this.nodeId, v: ++this.version, t: topic, c: entry });

@@ -9,6 +9,8 @@
  * - `<prefix>._p.*`        presence events, heartbeats and snapshot requests between nodes. `_p`
  *                          is not a subject token a topic can collide with because topics live
  *                          one level deeper, under `t.` and `h.`.
+ * - `<prefix>._c`          control commands (disconnect, unsubscribe, subscribe, topics, info)
+ *                          sent to every node, answered on the request's reply inbox.
  */
 export class Subjects {
   readonly prefix: string;
@@ -47,6 +49,11 @@ export class Subjects {
   /** Presence events, heartbeats and goodbyes, one ordered channel for every node. */
   get presenceEvents(): string {
     return `${this.prefix}._p.ev`;
+  }
+
+  /** Control commands to every node (core/control.ts). */
+  get control(): string {
+    return `${this.prefix}._c`;
   }
 
   /** A newcomer asks every node for its presence snapshot here. */

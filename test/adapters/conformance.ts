@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ControlCommand } from '../../core/control.js';
 import type { AdapterNode, ClusterAdapter } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { ResolvedOptions } from '../../core/options.js';
@@ -50,6 +51,8 @@ export interface RecordingNode extends AdapterNode {
   /** Patterns the adapter reported as possibly missed. */
   readonly gaps: string[][];
   readonly events: { kind: 'join' | 'leave'; topic: string; entry: PresenceEntry }[];
+  /** Control commands this node ran (AdapterNode.control); it answers that it reached one connection. */
+  readonly commands: ControlCommand[];
 }
 
 let counter = 0;
@@ -57,8 +60,13 @@ export function recordingNode(history: Partial<History> = {}): RecordingNode {
   const delivered: Publication[] = [];
   const events: RecordingNode['events'] = [];
   const gaps: string[][] = [];
+  const commands: ControlCommand[] = [];
+  const id = `node${++counter}x${process.pid}`;
   return {
-    id: `node${++counter}x${process.pid}`,
+    id,
+    maxIdempotencyKeys: 1000,
+    commands,
+    control: async (command) => { commands.push(command); return { node: id, connections: 1 }; },
     logger: pino({ level: 'silent' }),
     history: { ...defaultHistory, ...history },
     delivered,
@@ -221,6 +229,61 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       const topic = fresh('unkept');
       expect(await a!.adapter.publish(topic, 1)).toBeUndefined();
       await expect(a!.adapter.history(topic, {})).rejects.toSatisfy((e: unknown) => e instanceof HeraldError && e.code === 'unsupported');
+    });
+
+    it('publishOnce: the same key on two nodes is delivered once, and both get the first position', async () => {
+      const [a, b, c] = await nodes(3);
+      const topic = fresh('once');
+      await c!.adapter.subscribe(topic);
+      await b!.adapter.subscribe(topic);
+      const key = fresh('key');
+      const first = await a!.adapter.publishOnce(topic, { n: 1 }, key, 60_000);
+      const again = await b!.adapter.publishOnce(topic, { n: 1 }, key, 60_000);
+      expect(first.duplicate).toBe(false);
+      expect(again.duplicate).toBe(true);
+      expect(first.position).toBeDefined();
+      expect(again.position).toEqual(first.position);
+      // Another key publishes again, and its delivery proves the repeat's would have arrived by now.
+      const other = await b!.adapter.publishOnce(topic, { n: 2 }, `${key}-other`, 60_000);
+      expect(other.duplicate).toBe(false);
+      expect(other.position!.offset).toBeGreaterThan(first.position!.offset);
+      await until(() => c!.node.delivered.length === 2, wait, 'deliveries on c');
+      expect(c!.node.delivered.map((p) => p.data)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(b!.node.delivered.map((p) => p.data)).toEqual([{ n: 1 }]);
+      expect((await a!.adapter.history(topic, {})).publications.map((p) => p.data)).toEqual([{ n: 1 }, { n: 2 }]);
+    });
+
+    it('publishOnce: concurrent repeats on several nodes publish once, on topics without history too', async () => {
+      const [a, b, c] = await nodes(3, { topics: ['kept.>'] });
+      const topic = fresh('unkept');
+      await c!.adapter.subscribe(topic);
+      const key = fresh('key');
+      const results = await Promise.all([a!, b!, a!, b!].map((n) => n.adapter.publishOnce(topic, 'x', key, 60_000)));
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(results.every((r) => r.position === undefined)).toBe(true);
+      // A later publication from a marks when every copy of the repeats would have reached c.
+      await a!.adapter.publish(topic, 'after');
+      await until(() => c!.node.delivered.some((p) => p.data === 'after'), wait, 'the marker on c');
+      expect(c!.node.delivered.map((p) => p.data)).toEqual(['x', 'after']);
+    });
+
+    it('gatherControl runs a command once on every node, this one included, and returns every reply', async () => {
+      const members = await nodes(3);
+      const [a] = members;
+      const command: ControlCommand = { op: 'disconnect', target: { user: 'u1' }, code: 4002, reason: 'test' };
+      // Nodes learn of each other in the adapter's own time: ask until all three answer.
+      const deadline = Date.now() + wait * 3;
+      let replies = await a!.adapter.gatherControl({ op: 'info' });
+      while (replies.length < 3 && Date.now() < deadline) { await pause(50); replies = await a!.adapter.gatherControl({ op: 'info' }); }
+      expect(replies.map((r) => r.node).sort()).toEqual(members.map((m) => m.node.id).sort());
+      const before = members.map((m) => m.node.commands.length);
+      const got = await a!.adapter.gatherControl(command);
+      expect(got.map((r) => r.node).sort()).toEqual(members.map((m) => m.node.id).sort());
+      expect(got.every((r) => r.connections === 1)).toBe(true);
+      members.forEach((m, i) => {
+        expect(m.node.commands).toHaveLength(before[i]! + 1);
+        expect(m.node.commands.at(-1)).toEqual(command);
+      });
     });
 
     it('shares presence across nodes and reports joins and leaves to the others', async () => {

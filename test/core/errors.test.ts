@@ -19,8 +19,15 @@ describe('error registry', () => {
 
   it('pins the close codes', () => {
     expect(CloseCodes).toEqual({
-      shuttingDown: 1001, tooLarge: 1009, unauthorized: 4001, slowConsumer: 4008, rateLimited: 4029, protocolViolation: 4400,
+      shuttingDown: 1001, tooLarge: 1009, unauthorized: 4001, disconnected: 4002, disconnectedForGood: 4003, slowConsumer: 4008, rateLimited: 4029, protocolViolation: 4400,
     });
+  });
+
+  it('documents every close code in docs/protocol.md', () => {
+    const page = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+    const section = page.slice(page.indexOf('## Close codes'), page.indexOf('## Topics'));
+    const documented = [...section.matchAll(/^\| (\d{4}) \|/gm)].map((m) => Number(m[1]));
+    expect(documented).toEqual(Object.values(CloseCodes));
   });
 
   it('serialises as {code, message} and hides unknown failures as internal', () => {

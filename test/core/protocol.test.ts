@@ -59,3 +59,14 @@ describe('parseCommand', () => {
     expect(commandId('x')).toBeUndefined();
   });
 });
+
+describe('unsub reasons', () => {
+  it('one registry, documented in docs/protocol.md in the same order', async () => {
+    const { UnsubReasons } = await import('../../core/protocol.js');
+    const { readFileSync } = await import('node:fs');
+    expect(Object.keys(UnsubReasons)).toEqual(['gap', 'forbidden', 'server']);
+    const page = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+    const table = page.slice(page.indexOf('| reason | meaning |'), page.indexOf('- Subscription made by the server'));
+    expect([...table.matchAll(/^\s*\| `([a-z_]+)` \|/gm)].map((m) => m[1])).toEqual(Object.keys(UnsubReasons));
+  });
+});

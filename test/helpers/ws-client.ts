@@ -73,6 +73,12 @@ export class TestClient {
     });
   }
 
+  /** The first message matching `test`, received already or once it comes. */
+  first(test: (m: Message) => boolean, timeoutMs = 5000): Promise<Message> {
+    const seen = this.received.find(test);
+    return seen !== undefined ? Promise.resolve(seen) : this.next(test, timeoutMs);
+  }
+
   /** Pushes `{op:'msg'}` received so far, optionally for one topic. */
   messages(topic?: string): Message[] {
     return this.received.filter((m) => m.op === 'msg' && (topic === undefined || m.topic === topic));

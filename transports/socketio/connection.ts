@@ -26,7 +26,7 @@ interface EngineSocket {
 }
 
 /** Close codes after which the client should come back (as a WebSocket client would after them). */
-const RECONNECT = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsumer, CloseCodes.rateLimited]);
+const RECONNECT = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsumer, CloseCodes.rateLimited, CloseCodes.disconnected]);
 
 export class SocketIoConnection implements Connection {
   private readonly socket: Socket;

@@ -1,7 +1,8 @@
 /**
  * Server messages as socket.io events. Publications become the `message` event, one prebuilt frame
  * per publication shared by every socket.io subscriber of the namespace (pub.encoded); presence
- * pushes become `join`/`leave`; a subscription dropped by the server becomes `herald:unsub`; errors
+ * pushes become `join`/`leave`; a subscription dropped by the server becomes `herald:unsub`, one the
+ * application made (broker.subscribe) `herald:sub`; errors
  * without a command become `herald:error`. Replies cannot be
  * prebuilt (socket.io acks carry the client's packet id, which only socket.io knows), so they wait in
  * `replies` and the connection hands each to its ack callback in stream order.
@@ -40,8 +41,13 @@ export class SocketIoEncoder implements Encoder {
         return eventFrame(this.namespace, op, payload);
       }
       case 'unsub':
-        // The server dropped a subscription (reason `gap`): the client subscribes again with `since`.
+        // The server dropped a subscription (UnsubReasons: `gap` -> subscribe again with `since`).
         return eventFrame(this.namespace, 'herald:unsub', { topic: message.topic, reason: message.reason });
+      case 'sub': {
+        // The application subscribed this connection (broker.subscribe); its messages follow.
+        const { op, ...payload } = message;
+        return eventFrame(this.namespace, 'herald:sub', payload);
+      }
       default:
         return eventFrame(this.namespace, 'herald:error', message.error);
     }

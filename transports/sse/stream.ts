@@ -36,7 +36,7 @@ const REFUSALS: Record<number, [status: number, code: string]> = {
   [CloseCodes.shuttingDown]: [503, 'unsupported'],
   [CloseCodes.slowConsumer]: [503, 'limit_exceeded'],
 };
-const RECONNECT = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsumer, CloseCodes.rateLimited]);
+const RECONNECT = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsumer, CloseCodes.rateLimited, CloseCodes.disconnected]);
 
 export interface StreamSetup {
   /** The stream's topics and patterns, distinct and valid. */
@@ -61,6 +61,8 @@ export class SseStream implements Encoder, Connection {
   private id: string | undefined;
   private unanswered: number;
   private readonly subscribed: string[] = [];
+  /** Topics the stream serves now: subscribed ones, plus those the application added, minus those it removed. */
+  private readonly active = new Set<string>();
   private readonly notResumed: string[] = [];
   /** Set by a gap: the stream ends after the current write, and EventSource resumes by Last-Event-ID. */
   private ending = false;
@@ -98,11 +100,32 @@ export class SseStream implements Encoder, Connection {
     if ('id' in message) return this.answered(message);
     if (message.op === 'error') return namedEvent('herald-error', jsonCodec.encode({ error: message.error }) as string);
     if (message.op === 'msg') return `${dataLines(jsonCodec.encode(message) as string)}\n`;
-    if (message.op === 'unsub') {
+    if (message.op === 'unsub' && message.reason === 'gap') {
       // A stream follows a fixed set of topics, so a subscription dropped for a gap ends the stream:
       // EventSource reconnects by itself with Last-Event-ID, which resumes (or resets) every topic.
       this.ending = true;
       return namedEvent('herald-close', JSON.stringify({ code: CloseCodes.slowConsumer, reason: `publications on ${message.topic} may have been missed`, reconnect: true }));
+    }
+    if (message.op === 'unsub') {
+      // Dropped by the server for good (UnsubReasons): the stream goes on for its other topics; with
+      // none left it has nothing to serve and ends, telling the client not to reconnect.
+      this.active.delete(message.topic);
+      if (this.positions.delete(message.topic)) this.id = undefined;
+      const event = namedEvent('herald-unsub', JSON.stringify({ topic: message.topic, reason: message.reason }));
+      if (this.active.size > 0 || this.unanswered > 0) return event;
+      this.ending = true;
+      return event + namedEvent('herald-close', JSON.stringify({ code: 1000, reason: 'no topic left on this stream', reconnect: false }));
+    }
+    if (message.op === 'sub') {
+      // Subscribed by the application (broker.subscribe): its publications follow on this stream,
+      // and a literal topic with history joins the stream's id, so a reconnect resumes it too.
+      this.active.add(message.topic);
+      if (!hasWildcard(message.topic)) {
+        this.literals.add(message.topic);
+        if (message.offset !== undefined && message.epoch !== undefined) this.advance(message.topic, { offset: message.offset, epoch: message.epoch });
+      }
+      const { op, ...payload } = message;
+      return namedEvent('herald-sub', JSON.stringify(payload), this.currentId());
     }
     return namedEvent(message.op, jsonCodec.encode(message) as string);
   }
@@ -113,6 +136,7 @@ export class SseStream implements Encoder, Connection {
     let out = '';
     if (reply.ok) {
       this.subscribed.push(topic);
+      this.active.add(topic);
       if (this.literals.has(topic)) {
         if (typeof reply.offset === 'number' && typeof reply.epoch === 'string') this.advance(topic, { offset: reply.offset, epoch: reply.epoch });
         else if (this.positions.delete(topic)) this.id = undefined; // No history: nothing to resume from.
