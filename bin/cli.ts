@@ -6,12 +6,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigProblem, resolveConfig, securityOf, type BinaryConfig } from './config.js';
 import { SECURITY_HELP, SECURITY_OPTIONS, type SecurityConfig } from './security.js';
+import { TOOLS_HELP } from './tools.js';
 
 export const HELP = `herald - protocol-agnostic pub/sub broker
 
 Usage: herald [options]                 run the broker
        herald check-config [options]    print the resolved configuration (or what is wrong) and exit 0 (or 2)
-
+${TOOLS_HELP}
 Options (each also from a config file and HERALD_* env; precedence: flag > env > file > default):
   --config <file>   JSON config file (env HERALD_CONFIG); every key: docs/configuration.md
   --port <n>        port to listen on (env PORT, default 8080)

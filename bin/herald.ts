@@ -14,8 +14,23 @@ import { redacted, unknownEnv } from './config.js';
 import { endpointLines, endpointList } from './endpoints.js';
 import { binaryLogger } from './logger.js';
 import { planSecurity, type SecurityPlan } from './security.js';
+import { api, gentoken, ToolError } from './tools.js';
+
+/** `herald gentoken` / `herald api`: one answer on stdout, then exit (bin/tools.ts). */
+async function tool(name: 'gentoken' | 'api', argv: string[]): Promise<void> {
+  try {
+    process.stdout.write(await (name === 'gentoken' ? gentoken : api)(argv, process.env));
+  } catch (err) {
+    if (!(err instanceof ToolError)) throw err;
+    if (err.toStdout) process.stdout.write(err.message);
+    else process.stderr.write(`herald ${name}: ${err.message}\n`);
+    process.exitCode = err.exit;
+  }
+}
 
 async function main(): Promise<void> {
+  const sub = process.argv[2];
+  if (sub === 'gentoken' || sub === 'api') return tool(sub, process.argv.slice(3));
   const checking = process.argv[2] === 'check-config';
   let config: CliConfig;
   try {

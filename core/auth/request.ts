@@ -30,3 +30,29 @@ export function requestAuthorizer(hooks: Hooks, apiKey: ApiKeyCheck | undefined)
     if (authorize !== undefined && !(await authorize(principal, action, topic))) throw new HeraldError('forbidden', `${action} is not allowed on ${topic}`);
   };
 }
+
+export type AdminAuthorizer = (handshake: Handshake) => Promise<void>;
+
+/**
+ * Authorisation of the control routes (disconnect, subscribe, topics...): an API key, or a
+ * credential the authenticate hook accepts whose claims say `admin: true`. Never open to anonymous
+ * callers: with neither an API key nor an authenticate hook configured, every call is refused.
+ */
+export function adminAuthorizer(hooks: Hooks, apiKey: ApiKeyCheck | undefined): AdminAuthorizer {
+  const { authenticate } = hooks;
+  return async (handshake) => {
+    if (apiKey !== undefined && apiKey(handshake.token)) return;
+    if (authenticate === undefined || handshake.token === undefined) {
+      throw new HeraldError('unauthorized', 'the control API needs an API key or a JWT with admin: true (Authorization: Bearer)');
+    }
+    let principal;
+    try {
+      principal = await authenticate(handshake);
+    } catch {
+      throw new HeraldError('unauthorized', 'invalid credentials');
+    }
+    if (principal === null) throw new HeraldError('unauthorized', 'credentials required (Authorization: Bearer)');
+    if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) throw new HeraldError('unauthorized', 'credentials expired');
+    if (principal.claims?.admin !== true) throw new HeraldError('forbidden', 'the control API needs admin: true in the token (or an API key)');
+  };
+}

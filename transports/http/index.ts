@@ -1,22 +1,25 @@
 /**
  * The HTTP API (docs/transports.md), for SSE-only clients and back ends:
- *   POST <prefix>/publish {"topic","data"}  -> {"ok":true,"offset","epoch"}
+ *   POST <prefix>/publish {"topic","data","idempotencyKey"?}  -> {"ok":true,"offset","epoch"}
  *   GET  <prefix>/history/<topic>?limit=&since=<offset>&epoch=<epoch>
  *   GET  <prefix>/presence/<topic>
  *   GET  /healthz
+ * plus the control routes (control.ts: broadcast, disconnect, unsubscribe, subscribe, topics, info,
+ * presence-stats), which need an API key or an admin JWT.
  * Errors are `{"ok":false,"error":{code,message}}` with the core's codes and a matching status.
  * Every route goes through `guard` first: the one place where a credential check plugs in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Action, Transport, TransportHost } from '../../core/contracts.js';
 import { apiKeyChecker } from '../../core/auth/api-key.js';
-import { requestAuthorizer } from '../../core/auth/request.js';
+import { adminAuthorizer, requestAuthorizer } from '../../core/auth/request.js';
 import { HeraldError } from '../../core/errors.js';
 import { MAX_HISTORY_LIMIT, parsePosition } from '../../core/protocol.js';
 import { assertTopic } from '../../core/topic.js';
 import { handshakeOf } from '../shared/handshake.js';
 import { sendError, sendJson } from '../shared/http-json.js';
 import { readJson } from './body.js';
+import { CONTROL_ROUTES, serveControl, type AdminGuard } from './control.js';
 
 /**
  * Decides whether a request may do `action` on `topic`; throw a HeraldError (unauthorized,
@@ -35,8 +38,13 @@ export interface HttpApiOptions {
    * the request's credential and its authorize hook allow the action (docs/security.md).
    */
   guard?: HttpGuard;
-  /** API keys for back ends (HERALD_API_KEY in the binary), at least 16 characters each. */
+  /** API keys for back ends (HERALD_API_KEY in the binary), at least 16 characters each. They also open the control routes. */
   apiKeys?: readonly string[];
+  /**
+   * Replaces the check of the control routes (throw a HeraldError to refuse). The default: an API
+   * key from `apiKeys`, or a credential the authenticate hook accepts with claims `admin: true`.
+   */
+  adminGuard?: AdminGuard;
 }
 
 interface Route {
@@ -52,6 +60,7 @@ export class HttpApiTransport implements Transport {
   private guard: HttpGuard;
   private readonly custom: boolean;
   private readonly apiKeys: readonly string[] | undefined;
+  private adminGuard: AdminGuard | undefined;
 
   constructor(options: HttpApiOptions = {}) {
     this.prefix = (options.prefix ?? '/api').replace(/\/+$/, '');
@@ -59,6 +68,7 @@ export class HttpApiTransport implements Transport {
     this.guard = options.guard ?? (() => undefined);
     this.custom = options.guard !== undefined;
     this.apiKeys = options.apiKeys;
+    this.adminGuard = options.adminGuard;
     if (this.apiKeys !== undefined) apiKeyChecker(this.apiKeys); // refuse short keys at construction
   }
 
@@ -69,6 +79,13 @@ export class HttpApiTransport implements Transport {
       this.guard = (req, action, topic) => authorize(handshakeOf(req, 'http'), action, topic);
     }
     host.onRequest(`${this.prefix}/publish`, (req, res) => this.serve(host, req, res, publish, undefined));
+    const admin = adminAuthorizer(host.options.hooks, this.apiKeys?.length ? apiKeyChecker(this.apiKeys) : undefined);
+    const guard = this.adminGuard ?? ((req: IncomingMessage) => admin(handshakeOf(req, 'http')));
+    for (const [name, route] of Object.entries(CONTROL_ROUTES)) {
+      const path = `${this.prefix}/${name}`;
+      host.onRequest(path, (req, res) => serveControl(host.broker, guard, host.options.limits.maxPayload, route, path, req, res,
+        (err) => host.logger.error({ err }, 'http control request failed')));
+    }
     host.onRequest(`${this.prefix}/history/`, (req, res) => this.serve(host, req, res, history, topicIn(req, `${this.prefix}/history/`)));
     host.onRequest(`${this.prefix}/presence/`, (req, res) => this.serve(host, req, res, presence, topicIn(req, `${this.prefix}/presence/`)));
     if (this.healthz !== false) {
@@ -111,7 +128,8 @@ const publish: Route = {
   method: 'POST',
   action: 'publish',
   async run(host, _req, topic, body) {
-    return host.broker.publish(topic, (body as { data: unknown }).data);
+    const { data, idempotencyKey } = body as { data: unknown; idempotencyKey?: string };
+    return host.broker.publish(topic, data, { idempotencyKey });
   },
 };
 
