@@ -148,7 +148,14 @@ describe('dashboard', () => {
     await tab.fill('#admin-token', await sign({ subscribe: ['demo.>'] }));
     await tab.click('#login-button');
     await tab.waitForFunction(() => document.getElementById('notice')!.innerText.includes('may not subscribe to herald.stats.*'), undefined, { timeout: 10_000 });
+    await tab.waitForFunction(() => document.getElementById('action-error')!.innerText.includes('no admin rights'), undefined, { timeout: 10_000 });
     await tab.click('#logout-button');
+    // The only failures so far: the control API refusing that token (403), which the page named.
+    const refused = errors.splice(0);
+    expect(refused.some((e) => /^403 .*\/api\/info$/.test(e))).toBe(true);
+    expect(refused.filter((e) => !/^403 .*\/api\/(info|topics)$/.test(e) && !e.includes('status of 403'))).toEqual([]);
+    const controlCalls: string[] = [];
+    tab.on('request', (r) => { const u = new URL(r.url()); if (u.pathname.startsWith('/api/')) controlCalls.push(`${r.method()} ${u.pathname}`); });
 
     // An admin token with the grant: live data, and the actions are enabled.
     await tab.fill('#admin-token', await sign({ admin: true, subscribe: ['herald.stats.*', 'demo.>'], publish: ['demo.>'] }));
@@ -156,20 +163,39 @@ describe('dashboard', () => {
     await until(tab, 'nodes', (n) => n === 1, 'showed the node');
     const outsider = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${await sign({ subscribe: ['demo.>'] })}` } });
     await outsider.request('sub', { topic: 'demo.watched' });
+    await outsider.request('sub', { topic: 'demo.other' });
+
+    // Node and topic lists from the control API: this node with its version, the outsider's topics with exact counts.
+    await tab.waitForFunction(() => document.getElementById('lists-source')!.innerText.includes('control API'), undefined, { timeout: 10_000 });
+    const info = (await (await fetch(`http://127.0.0.1:${port}/api/info`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { nodes: { id: string; version: string }[] };
+    expect(info.nodes).toHaveLength(1);
+    const nodeRow = tab.locator(`#node-list tr[data-node="${info.nodes[0]!.id}"]`);
+    await nodeRow.waitFor({ timeout: 10_000 });
+    expect(await nodeRow.locator('td').nth(1).innerText()).toBe('0.1.0');
+    await tab.waitForFunction(() => document.querySelector('#topic-list tr[data-topic="demo.other"]') !== null, undefined, { timeout: 10_000 });
+    const topicRows = await tab.locator('#topic-list tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td as HTMLElement).innerText)));
+    // The page's own console subscription (demo.>) counts; its stats subscription does not show.
+    expect(topicRows).toEqual([['demo.>', '1', info.nodes[0]!.id], ['demo.other', '1', info.nodes[0]!.id], ['demo.watched', '1', info.nodes[0]!.id]]);
+    expect(controlCalls).toContain('GET /api/info');
+    expect(controlCalls).toContain('GET /api/topics');
+
+    // Unsubscribe (a chip) and disconnect (the button) through the control routes, with exact results.
     const row = tab.locator('#connection-list tr', { hasText: 'demo.watched ✕' });
     await row.waitFor({ timeout: 10_000 });
     expect(await row.locator('button.danger').isEnabled()).toBe(true);
-    const controlApi = (await fetch(`http://127.0.0.1:${port}/api/info`, { headers: { authorization: `Bearer ${API_KEY}` } })).status !== 404;
-    await row.locator('button.danger').click();
-    if (controlApi) {
-      expect(await outsider.waitClose()).toBe(4002);
-      await tab.waitForFunction(() => /disconnect .*: 1 connection/.test(document.getElementById('action-error')!.innerText), undefined, { timeout: 10_000 });
-    } else {
-      // A broker without the control routes: the page says so instead of failing silently.
-      await tab.waitForFunction(() => document.getElementById('action-error')!.innerText.includes('no control API'), undefined, { timeout: 10_000 });
-      await outsider.close();
-    }
-    // Without control routes the only failed requests are the page's calls to them (404, explained above).
-    expect(errors.filter((e) => controlApi || !(/404 .*\/api\/(info|disconnect)$/.test(e) || e.includes('status of 404')))).toEqual([]);
+    await row.locator('span.act', { hasText: 'demo.watched ✕' }).click();
+    expect(await outsider.first((m) => m.op === 'unsub')).toEqual({ op: 'unsub', topic: 'demo.watched', reason: 'server' });
+    await tab.waitForFunction(() => document.getElementById('action-error')!.innerText === 'unsubscribe demo.watched: 1 connection(s) on 1 node(s)', undefined, { timeout: 10_000 });
+    await tab.waitForFunction(() => document.querySelector('#topic-list tr[data-topic="demo.watched"]') === null, undefined, { timeout: 10_000 });
+    expect(controlCalls).toContain('POST /api/unsubscribe');
+    const outsiderRow = tab.locator('#connection-list tr', { hasText: 'demo.other ✕' });
+    await outsiderRow.waitFor({ timeout: 10_000 });
+    const client = await outsiderRow.getAttribute('data-client');
+    await outsiderRow.locator('button.danger').click();
+    expect(await outsider.waitClose()).toBe(4002);
+    await tab.waitForFunction((c) => document.getElementById('action-error')!.innerText === `disconnect ${c}: 1 connection(s) on 1 node(s)`, client, { timeout: 10_000 });
+    expect(controlCalls).toContain('POST /api/disconnect');
+    await tab.waitForFunction(() => document.querySelector('#topic-list tr[data-topic="demo.other"]') === null, undefined, { timeout: 10_000 });
+    expect(errors).toEqual([]);
   }, 60_000);
 });
