@@ -26,6 +26,7 @@ export const Reason = {
   packetTooLarge: 0x95,
   messageRateTooHigh: 0x96,
   quotaExceeded: 0x97,
+  administrativeAction: 0x98,
   retainNotSupported: 0x9a,
   sharedSubscriptionsNotSupported: 0x9e,
   connectionRateExceeded: 0x9f,
@@ -63,6 +64,9 @@ export function reasonOfClose(code: number, connected: boolean): number {
     case CloseCodes.slowConsumer: return Reason.quotaExceeded;
     case CloseCodes.rateLimited: return Reason.messageRateTooHigh;
     case CloseCodes.protocolViolation: return Reason.protocolError;
+    // broker.disconnect (4002 may reconnect, 4003 must not): MQTT has one reason for both.
+    case CloseCodes.disconnected:
+    case CloseCodes.disconnectedForGood: return Reason.administrativeAction;
     case CloseCodes.tooLarge: return Reason.packetTooLarge;
     default: return Reason.unspecified;
   }
