@@ -56,6 +56,13 @@ const server = createServer(async (req, res) => {
       const { text } = await body(req);
       const result = await broker.publish(`user.${user}.notifications`, { text: String(text), at: new Date().toISOString() });
       json(res, 200, { ok: true, ...result });
+    } else if (req.method === 'POST' && url.pathname.startsWith('/logout/')) {
+      // An admin action: log a user out everywhere (every connection, every node), for good (4003:
+      // the Herald client does not reconnect). Internal in production, like /notify.
+      const user = url.pathname.slice('/logout/'.length);
+      if (!USER.test(user)) return json(res, 400, { ok: false, error: 'bad user' });
+      const result = await broker.disconnect({ user }, { code: 4003, reason: 'logged out everywhere' });
+      json(res, 200, { ok: true, ...result });
     } else {
       json(res, 404, { ok: false, error: 'not found' });
     }

@@ -339,3 +339,43 @@ describe('Session: pipelined publishes', () => {
     expect((await pub.request('pub', { topic: 'p', data: 'after' })).offset).toBe(17);
   });
 });
+
+describe('Session: live copies older than a subscribe', () => {
+  it('drops a live copy at or before the position its subscribe announced (one that arrived late, as over NATS)', async () => {
+    const { memoryAdapter } = await import('../../adapters/memory/index.js');
+    const { Publication } = await import('../../core/publication.js');
+    const inner = memoryAdapter();
+    let node: import('../../core/contracts.js').AdapterNode | undefined;
+    // The copy of a publication made just before the subscribe reaches this node only after it.
+    const adapter: import('../../core/contracts.js').ClusterAdapter = {
+      ...inner, name: 'late-copy',
+      start: (n) => { node = n; return inner.start(n); },
+      publish: (t, d) => inner.publish(t, d),
+      publishOnce: (t, d, k, w) => inner.publishOnce(t, d, k, w),
+      gatherControl: (c) => inner.gatherControl(c),
+      subscribe: (p) => inner.subscribe(p),
+      unsubscribe: (p) => inner.unsubscribe(p),
+      join: (t, e) => inner.join(t, e),
+      leave: (t, c) => inner.leave(t, c),
+      presence: (t) => inner.presence(t),
+      close: () => inner.close(),
+      history: async (topic, query) => {
+        const result = await inner.history(topic, query);
+        if (topic === 'late' && result.position.offset > 0) {
+          node!.deliver(new Publication(topic, 'late copy', result.position.offset, result.position.epoch, 'elsewhere'));
+        }
+        return result;
+      },
+    };
+    const { broker, client } = await startBroker({ adapter });
+    const early = await broker.publish('late', 'early');
+    const c = await client();
+    const reply = await c.request('sub', { topic: 'late' });
+    expect(reply).toMatchObject({ ok: true, offset: early.offset, epoch: early.epoch });
+    await broker.publish('late', 'next');
+    const [got] = await c.waitForMessages(1);
+    await c.request('ping');
+    expect(got!.data).toBe('next');
+    expect(c.messages().map((m) => m.data)).toEqual(['next']);
+  });
+});

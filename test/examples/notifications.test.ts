@@ -48,6 +48,22 @@ describe('examples/notifications', () => {
     const [got] = await alice.waitForMessages(1);
     expect(got).toMatchObject({ topic: 'user.alice.notifications', data: { text: 'for alice' } });
     expect(alice.messages()).toHaveLength(1);
+
+    // The admin action: alice is logged out everywhere (ws and SSE, 4003), bob stays.
+    const bob = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${await login(port!, 'bob')}` } });
+    expect(await bob.request('sub', { topic: 'user.bob.notifications' })).toMatchObject({ ok: true });
+    const stream = await fetch(`http://127.0.0.1:${port}/events?topic=user.alice.notifications`, { headers: { authorization: `Bearer ${await login(port!, 'alice')}` } });
+    const events = stream.body!.getReader();
+    let streamed = '';
+    while (!streamed.includes('herald-ready')) streamed += new TextDecoder().decode((await events.read()).value);
+    const out = await fetch(`http://127.0.0.1:${port}/logout/alice`, { method: 'POST' });
+    const answer = (await out.json()) as { ok: boolean; connections: number; nodes: Record<string, number> };
+    expect([answer.ok, answer.connections, Object.values(answer.nodes)]).toEqual([true, 2, [2]]);
+    expect(await alice.waitClose()).toBe(4003);
+    for (let r = await events.read(); !r.done; r = await events.read()) streamed += new TextDecoder().decode(r.value);
+    expect(streamed).toContain('event: herald-close\ndata: {"code":4003,"reason":"logged out everywhere","reconnect":false}');
+    expect((await bob.request('ping')).ok).toBe(true);
+    await bob.close();
     await alice.close();
   }, 30_000);
 
