@@ -20,11 +20,13 @@ Options (each also from a config file and HERALD_* env; precedence: flag > env >
   --log-level <l>   fatal|error|warn|info|debug|trace|silent (env HERALD_LOG_LEVEL, default info)
   --log-format <f>  auto|pretty|json: auto is readable on a terminal, JSON lines otherwise (env HERALD_LOG_FORMAT)
   --nats <urls>     join a cluster over NATS: comma-separated nats:// URLs (env HERALD_NATS_URL);
-                    history needs JetStream (nats-server -js). Default: single node, in memory
+                    history needs JetStream (nats-server -js). Default: single node, history on disk
   --nats-prefix <p> subject prefix shared by the nodes of one cluster (env HERALD_NATS_PREFIX, default herald)
   --nats-outbox-bytes <n>   bytes of publications that may wait while NATS is unreachable; past it a
                     publish is refused with unavailable (env HERALD_NATS_OUTBOX_BYTES, default 8388608)
   --nats-outbox-age-ms <ms> how long one may wait there before it is refused (env HERALD_NATS_OUTBOX_AGE_MS, default 10000)
+  --data-dir <dir>  keep history on disk here, so a restart keeps positions (env HERALD_DATA_DIR, default ./herald-data)
+  --in-memory       keep history in memory only: a restart starts every topic over (env HERALD_IN_MEMORY=true)
   --node-id <id>    this node's id (env HERALD_NODE_ID, default random)
   --shutdown-timeout <ms>  forced exit this long after SIGTERM (env HERALD_SHUTDOWN_TIMEOUT, default 10000)
   --no-dashboard    do not serve the live dashboard at / nor publish stats (env HERALD_DASHBOARD=false)
@@ -92,6 +94,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, cwd?: string): 
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         'node-id': { type: 'string' },
+        'data-dir': { type: 'string' },
+        'in-memory': { type: 'boolean' },
         'shutdown-timeout': { type: 'string' },
         nats: { type: 'string' },
         'nats-prefix': { type: 'string' },

@@ -80,7 +80,13 @@ export const BINARY_KEYS: readonly KeySpec[] = [
   { key: 'mqtt.enabled', kind: 'bool', env: ['HERALD_MQTT'], flag: 'mqtt' },
   { key: 'mqtt.port', kind: 'int', env: ['HERALD_MQTT_PORT'], flag: 'mqtt-port' },
   ...MQTT_BOUNDS.map((name): KeySpec => ({ key: `mqtt.${name}`, kind: 'int', env: [`HERALD_MQTT_${snake(name)}`] })),
+  // The binary keeps history on disk unless told otherwise (createBroker keeps it in memory unless given a dir).
+  { key: 'history.dir', kind: 'string', env: ['HERALD_DATA_DIR', 'HERALD_HISTORY_DIR'], flag: 'data-dir' },
+  { key: 'history.inMemory', kind: 'bool', env: ['HERALD_IN_MEMORY'], flag: 'in-memory' },
 ];
+
+/** Where the binary keeps history when neither a directory, memory only, nor NATS is asked for (relative to the working directory). */
+export const DEFAULT_DATA_DIR = './herald-data';
 
 /** Broker option sections the binary passes through to createBroker(), with core's defaults. */
 const BROKER_SECTIONS = ['limits', 'history', 'presence', 'control'] as const;
@@ -279,10 +285,17 @@ export function resolveConfig(input: ConfigInput): BinaryConfig {
     const given = merged[section];
     if (given === undefined || given === null || typeof given !== 'object' || Array.isArray(given)) continue;
     for (const k of Object.keys(given)) {
-      if (!(k in defaults[section])) problems.push(`${where(`${section}.${k}`)}: unknown key`);
+      if (!(k in defaults[section]) && !BINARY_KEYS.some((b) => b.key === `${section}.${k}`)) problems.push(`${where(`${section}.${k}`)}: unknown key`);
     }
     sections[section] = given as Tree;
   }
+  const { inMemory, ...history } = (sections.history ?? {}) as Tree & { inMemory?: unknown };
+  if (inMemory !== undefined && typeof inMemory !== 'boolean') problems.push(`${where('history.inMemory')}: expected true or false`);
+  const clustered = Array.isArray(result.data?.nats.servers) && result.data.nats.servers.length > 0;
+  // On NATS the history is JetStream's: a data directory (say, a HERALD_DATA_DIR exported for single nodes) has no use.
+  if (inMemory !== true && !clustered) history.dir = resolve(input.cwd ?? process.cwd(), typeof history.dir === 'string' ? history.dir : DEFAULT_DATA_DIR);
+  else delete history.dir;
+  sections.history = history;
   let broker: ResolvedOptions | undefined;
   try {
     broker = resolveOptions({ noServer: true, ...sections } as Parameters<typeof resolveOptions>[0]);

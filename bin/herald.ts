@@ -72,6 +72,8 @@ async function main(): Promise<void> {
       servers: config.nats, prefix: config.natsPrefix,
       outboxBytes: config.config.nats.outboxBytes, outboxAgeMs: config.config.nats.outboxAgeMs,
     });
+  if (history.dir !== undefined) logger.info({ dir: history.dir, durability: history.durability }, `history kept on disk in ${history.dir} (durability ${history.durability})`);
+  else if (adapter === undefined) logger.info('history kept in memory only: a restart starts every topic over');
   if (config.config.configFile !== undefined) logger.info({ file: config.config.configFile }, 'configuration file read');
   const namespaces = ['/', '/herald'];
   const { enabled: mqttEnabled, port: mqttPort, ...mqttBounds } = config.config.mqtt;
@@ -91,6 +93,10 @@ async function main(): Promise<void> {
     ...(nodeId !== undefined ? { nodeId } : {}),
     ...(adapter ? { adapter } : {}),
   }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'history_dir') {
+      process.stderr.write(`herald: ${err.message}: choose another with --data-dir or HERALD_DATA_DIR, or run with --in-memory\n`);
+      process.exit(1);
+    }
     if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
     // One line, no stack: the operator's fix is a flag, not a bug report.
     const why = err.code === 'EADDRINUSE' ? 'is already in use (another herald?)' : 'may not be bound by this user';

@@ -158,6 +158,54 @@ export interface HistoryResult {
   readonly recovered: boolean;
 }
 
+/** The history settings a store keeps to (broker option `history`): size and age per topic, topic count. */
+export type HistoryBounds = Pick<ResolvedOptions['history'], 'size' | 'ttl' | 'maxTopics' | 'maxBytes'>;
+
+/**
+ * Where an adapter without history of its own (the memory adapter) keeps the publications of topics
+ * with history: in memory (adapters/memory, the default) or on disk (herald/adapters/lmdb).
+ * Semantics every store keeps, pinned by test/adapters/history-store-conformance.ts:
+ * - open() is counted: several adapters (brokers on one MemoryBus) may share a store; the first
+ *   open() opens it with its bounds, the last close() closes it. A store that cannot open (say, an
+ *   unwritable directory) rejects with an error naming the cause.
+ * - append() gives the topic its next offset (contiguous from 1 within an epoch) in call order,
+ *   synchronously, and resolves once the publication is kept as the store promises (a durable
+ *   store: on disk in its durability mode). It rejects with HeraldError('unavailable') when it could
+ *   not keep it (full disk): no read ever returns it, and positions handed out around the failure
+ *   never resume as recovered:true.
+ * - read() answers HistoryResult: oldest first, recovered:true only when every publication after
+ *   `since` is returned.
+ * - Bounds: at most `size` publications per topic; none older than `ttl` is returned, and sweep()
+ *   drops expired ones (and topics left with nothing) even where nobody reads; at most `maxTopics`
+ *   topics, the least recently published dropped first; at most `maxBytes` of publications, the
+ *   least recently published topics losing their oldest publications first. Only a publish creates
+ *   state: reading a topic without any answers from an empty one at the store's current epoch
+ *   (which that topic's first publish then starts at), so asking never makes the store hold anything.
+ * - A topic's epoch changes exactly when its history is lost (dropped topic, failed write, a memory
+ *   store's restart): every drop moves the store's generation on, so no epoch is ever reused. A
+ *   durable store keeps positions and epochs across close() and open().
+ */
+export interface HistoryStore {
+  readonly name: string;
+  open(bounds: HistoryBounds): Promise<void>;
+  /** `origin`: the node that accepted the publication (Publication.origin). */
+  append(topic: string, data: unknown, origin: string): Promise<Publication>;
+  read(topic: string, query: HistoryQuery): Promise<HistoryResult>;
+  /** Drops what outlived `ttl` on every topic, and the topics left with nothing. The adapter calls it on a timer. */
+  sweep(): void;
+  stats(): HistoryStoreStats;
+  close(): Promise<void>;
+}
+
+/** What a history store holds now (read by /metrics on scrape). */
+export interface HistoryStoreStats {
+  /** Topics with state (publications, or positions still in their ttl). */
+  topics: number;
+  publications: number;
+  /** Bytes of the publications kept, as counted against `history.maxBytes`. */
+  bytes: number;
+}
+
 /**
  * A cluster adapter connects broker instances (a Centrifuge-style Broker + PresenceManager).
  * Semantics every adapter must keep, pinned by test/adapters/conformance.ts:

@@ -14,7 +14,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
 export { Broker, type BrokerEvents } from './broker.js';
 export type { BrokerApi, BrokerStats, PublishResult } from './broker-api.js';
 export type {
-  Action, AdapterNode, ClusterAdapter, ClusterAdapterStats, Connection, Encoder, Handshake, Hooks, HistoryQuery, HistoryResult, Principal,
+  Action, AdapterNode, ClusterAdapter, ClusterAdapterStats, Connection, Encoder, Handshake, Hooks, HistoryBounds, HistoryQuery, HistoryResult, HistoryStore, HistoryStoreStats, Principal,
   RequestHandler, Transport, TransportHost, UpgradeHandler,
 } from './contracts.js';
 export { CloseCodes, ErrorCodes, HeraldError, type ErrorCode } from './errors.js';
@@ -29,4 +29,4 @@ export { jwtAuth, createJwtVerifier, apiKeyChecker, bearerOf, allows, grantsOf, 
 export { OriginPolicy, normaliseOrigin } from './origins.js';
 export { TokenBucket } from './limits/token-bucket.js';
 export { Admission, type AdmissionLimits, type Refusal } from './limits/admission.js';
-export { memoryAdapter, createMemoryBus, type MemoryBus } from '../adapters/memory/index.js';
+export { memoryAdapter, createMemoryBus, memoryHistory, type MemoryBus, type MemoryBusOptions } from '../adapters/memory/index.js';

@@ -69,6 +69,16 @@ const historySchema = z.object({
    * size); past it the least recently published topics lose their oldest publications first.
    */
   maxBytes: positiveInt.default(256 * 1024 * 1024),
+  /**
+   * Keep history on disk in this directory (herald/adapters/lmdb, loaded only then) instead of in
+   * memory: positions and epochs survive a restart. For the built-in memory adapter only.
+   */
+  dir: z.string().min(1).optional(),
+  /**
+   * With `dir`, when a publish is acknowledged: 'commit' once its group commit is written (survives
+   * the process dying), 'flush' once it is also fsynced (survives a power loss). docs/operations.md.
+   */
+  durability: z.enum(['commit', 'flush']).default('commit'),
 });
 
 const presenceSchema = z.object({
@@ -121,6 +131,7 @@ const schema = z
     if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'exactly one of port, server or noServer must be given', path: [] });
     if (o.host !== undefined && o.port === undefined) ctx.addIssue({ code: 'custom', message: 'host goes with port', path: ['host'] });
     if (o.limits.headersTimeout > o.limits.requestTimeout) ctx.addIssue({ code: 'custom', message: 'headersTimeout must not exceed requestTimeout', path: ['limits', 'headersTimeout'] });
+    if (o.history.dir !== undefined && o.adapter !== undefined) ctx.addIssue({ code: 'custom', message: 'dir keeps history for the built-in memory adapter; a cluster adapter keeps its own (give the store to memoryAdapter instead)', path: ['history', 'dir'] });
     if (o.tls !== undefined && o.port === undefined) ctx.addIssue({ code: 'custom', message: 'tls goes with port (a shared server brings its own)', path: ['tls'] });
   });
 

@@ -1,11 +1,12 @@
 /**
  * The in-memory cluster adapter: broker instances in one process that share a MemoryBus act as one
  * cluster (publications, history, presence). A broker without an adapter gets one on a private bus,
- * so a single node runs the same code path as a cluster.
+ * so a single node runs the same code path as a cluster. History lives in the bus's HistoryStore:
+ * in memory (MemoryHistory) unless the bus is given a durable one (herald/adapters/lmdb).
  */
 import { randomBytes } from 'node:crypto';
 import type { ControlCommand, NodeControlReply } from '../../core/control.js';
-import type { AdapterNode, ClusterAdapter, HistoryQuery, HistoryResult, PublishOnceResult } from '../../core/contracts.js';
+import type { AdapterNode, ClusterAdapter, HistoryQuery, HistoryResult, HistoryStore, PublishOnceResult } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { Position, PresenceEntry } from '../../core/protocol.js';
 import { Publication } from '../../core/publication.js';
@@ -25,7 +26,8 @@ export class MemoryBus {
   readonly epoch = randomBytes(4).toString('hex');
   readonly members = new Map<string, Member>();
   readonly interest = new Router<Member>();
-  readonly history: MemoryHistory;
+  /** Where the bus keeps history: shared by its nodes, like a cluster's one history. */
+  readonly history: HistoryStore;
   readonly presence = new Map<string, Map<string, { entry: PresenceEntry; node: string }>>();
   /**
    * Idempotency keys of the bus (every node sees the same ones), in insertion order for expiry and
@@ -34,13 +36,15 @@ export class MemoryBus {
   readonly idempotency = new Map<string, { expiresAt: number; position: Promise<Position | undefined> }>();
 
   constructor(options: MemoryBusOptions = {}) {
-    this.history = new MemoryHistory(this.epoch, options.now);
+    this.history = options.store ?? new MemoryHistory(this.epoch, options.now);
   }
 }
 
 export interface MemoryBusOptions {
   /** Epoch-milliseconds clock for history ages (default Date.now); tests pass one they can move. */
   now?: () => number;
+  /** Where history is kept: in memory by default; `lmdbHistory({ dir })` (herald/adapters/lmdb) on disk. */
+  store?: HistoryStore;
 }
 
 export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
@@ -50,6 +54,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
 export interface MemoryAdapterOptions {
   /** The bus shared with the other nodes; omit for a single node. */
   bus?: MemoryBus;
+  /** A single node's history store (without `bus`: a shared bus brings its own). */
+  store?: HistoryStore;
   /**
    * Milliseconds between sweeps that free publications past `history.ttl` on idle topics (and the
    * topics left empty). Default: a quarter of the ttl, between 1 s and 60 s.
@@ -65,7 +71,8 @@ export class MemoryAdapter implements ClusterAdapter {
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryAdapterOptions = {}) {
-    this.bus = options.bus ?? new MemoryBus();
+    if (options.bus !== undefined && options.store !== undefined) throw new Error('memoryAdapter: give the store to createMemoryBus({ store }) when sharing a bus');
+    this.bus = options.bus ?? new MemoryBus({ store: options.store });
     this.sweepInterval = options.sweepInterval;
   }
 
@@ -76,12 +83,12 @@ export class MemoryAdapter implements ClusterAdapter {
 
   async start(node: AdapterNode): Promise<void> {
     if (this.bus.members.has(node.id)) throw new Error(`node id ${node.id} is already on this bus`);
+    await this.bus.history.open(node.history);
     this.member = { node, patterns: new Set() };
     this.bus.members.set(node.id, this.member);
-    const { ttl } = node.history;
-    const every = this.sweepInterval ?? Math.min(60_000, Math.max(1000, Math.floor(ttl / 4)));
+    const every = this.sweepInterval ?? Math.min(60_000, Math.max(1000, Math.floor(node.history.ttl / 4)));
     // Idle topics are never appended to or read, so only a timer frees what outlived the ttl there.
-    this.sweeper = setInterval(() => this.bus.history.sweep(ttl), every).unref();
+    this.sweeper = setInterval(() => this.bus.history.sweep(), every).unref();
   }
 
   private keepsHistory(topic: string): boolean {
@@ -93,7 +100,7 @@ export class MemoryAdapter implements ClusterAdapter {
     const self = this.self;
     let pub: Publication;
     if (this.keepsHistory(topic)) {
-      pub = this.bus.history.append(topic, data, self.node.id, self.node.history);
+      pub = await this.bus.history.append(topic, data, self.node.id);
     } else {
       pub = new Publication(topic, data, undefined, undefined, self.node.id);
     }
@@ -140,7 +147,7 @@ export class MemoryAdapter implements ClusterAdapter {
 
   async history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
     if (!this.keepsHistory(topic)) throw new HeraldError('unsupported', `topic ${topic} keeps no history`);
-    return this.bus.history.read(topic, query, this.self.node.history);
+    return this.bus.history.read(topic, query);
   }
 
   async join(topic: string, entry: PresenceEntry): Promise<void> {
@@ -189,7 +196,15 @@ export class MemoryAdapter implements ClusterAdapter {
     }
     this.bus.members.delete(self.node.id);
     this.member = undefined;
+    await this.bus.history.close();
   }
+}
+
+export { MemoryHistory } from './memory-history.js';
+
+/** A history store in memory (what a bus gets when given none). */
+export function memoryHistory(options: MemoryBusOptions = {}): HistoryStore {
+  return new MemoryHistory(randomBytes(4).toString('hex'), options.now);
 }
 
 /** A memory adapter; pass the same `bus` to brokers that should act as one cluster. */

@@ -9,15 +9,14 @@
  * that starts over never reuses an epoch its earlier offsets were given: those resumes say
  * recovered:false.
  */
-import type { HistoryQuery, HistoryResult } from '../../core/contracts.js';
-import type { ResolvedOptions } from '../../core/options.js';
+import type { HistoryBounds, HistoryQuery, HistoryResult, HistoryStore, HistoryStoreStats } from '../../core/contracts.js';
+import { HeraldError } from '../../core/errors.js';
 import type { Publication } from '../../core/publication.js';
 import { approximateSize } from './approximate-size.js';
 import { TopicHistory } from './topic-history.js';
 
-export type HistorySettings = Omit<ResolvedOptions['history'], 'topics'>;
-
-export class MemoryHistory {
+export class MemoryHistory implements HistoryStore {
+  readonly name = 'memory';
   private readonly epoch: string;
   /** Epoch-milliseconds clock; tests inject one to age publications without waiting. */
   readonly now: () => number;
@@ -29,9 +28,32 @@ export class MemoryHistory {
   /** approximateSize() of every publication kept, held under maxBytes. */
   bytes = 0;
 
+  private bounds: HistoryBounds | undefined;
+  private opened = 0;
+
   constructor(epoch: string, now: () => number = Date.now) {
     this.epoch = epoch;
     this.now = now;
+  }
+
+  /** Counted: the first open (of the nodes on one bus) sets the bounds. */
+  async open(bounds: HistoryBounds): Promise<void> {
+    if (this.opened++ === 0) this.bounds = bounds;
+  }
+
+  async close(): Promise<void> {
+    if (this.opened > 0) this.opened--;
+  }
+
+  private get settings(): HistoryBounds {
+    if (this.bounds === undefined || this.opened === 0) throw new HeraldError('internal', 'history store used before open() or after close()');
+    return this.bounds;
+  }
+
+  stats(): HistoryStoreStats {
+    let publications = 0;
+    for (const h of this.topics.values()) publications += h.length;
+    return { topics: this.topics.size, publications, bytes: this.bytes };
   }
 
   /** Topics holding state. */
@@ -39,7 +61,8 @@ export class MemoryHistory {
     return this.topics.size;
   }
 
-  append(topic: string, data: unknown, origin: string, settings: HistorySettings): Publication {
+  async append(topic: string, data: unknown, origin: string): Promise<Publication> {
+    const settings = this.settings;
     let h = this.topics.get(topic);
     if (h !== undefined) this.topics.delete(topic);
     else {
@@ -54,7 +77,8 @@ export class MemoryHistory {
     return pub;
   }
 
-  read(topic: string, query: HistoryQuery, settings: HistorySettings): HistoryResult {
+  async read(topic: string, query: HistoryQuery): Promise<HistoryResult> {
+    const settings = this.settings;
     const h = this.topics.get(topic);
     if (h === undefined) return new TopicHistory(this.currentEpoch()).read(query, settings.size, settings.ttl, this.now());
     const before = h.bytes;
@@ -64,7 +88,9 @@ export class MemoryHistory {
   }
 
   /** Frees what outlived `ttl`, and the topics left with nothing. Returns how many topics it freed. */
-  sweep(ttl: number): number {
+  sweep(): number {
+    if (this.opened === 0) return 0;
+    const { ttl } = this.settings;
     const now = this.now();
     let freed = 0;
     for (const [topic, h] of this.topics) {

@@ -1,12 +1,15 @@
-import { createMemoryBus, memoryAdapter } from '../../adapters/memory/index.js';
+import { createMemoryBus, memoryAdapter, memoryHistory } from '../../adapters/memory/index.js';
 import { describe, expect, it } from 'vitest';
 import { adapterConformance } from './conformance.js';
+import { historyStoreConformance } from './history-store-conformance.js';
 import { startBroker, until } from '../helpers/broker.js';
 
 adapterConformance('memory', async () => {
   const bus = createMemoryBus();
   return { node: () => memoryAdapter({ bus }) };
 }, { propagationMs: 500 });
+
+historyStoreConformance('memory', { create: (now) => memoryHistory({ now }) });
 
 describe('memory adapter: history.maxTopics', () => {
   it('drops the least recently published topic past maxTopics, under a new epoch, so a resume says recovered:false', async () => {
@@ -54,7 +57,7 @@ describe('memory adapter: history.maxBytes', () => {
     let peak = 0;
     for (let i = 0; i < 200; i++) {
       await broker.publish(`flood.${i}`, payload);
-      peak = Math.max(peak, bus.history.bytes);
+      peak = Math.max(peak, bus.history.stats().bytes);
     }
     expect(peak).toBeLessThanOrEqual(maxBytes);
     expect(peak).toBeGreaterThan(maxBytes / 2); // the budget is used, not just refused
@@ -71,7 +74,7 @@ describe('memory adapter: history.maxBytes', () => {
     let last;
     for (let i = 0; i < 50; i++) last = await broker.publish('one', `${i}`.padEnd(1000, '.'));
     const h = await broker.history('one');
-    expect(bus.history.bytes).toBeLessThanOrEqual(20_000);
+    expect(bus.history.stats().bytes).toBeLessThanOrEqual(20_000);
     expect(h.position).toEqual({ offset: 50, epoch: last!.epoch });
     expect(h.publications.length).toBeGreaterThan(3);
     expect(h.publications.length).toBeLessThan(50);
@@ -87,14 +90,14 @@ describe('memory adapter: ttl sweep', () => {
     const bus = createMemoryBus({ now: () => now });
     const { broker } = await startBroker({ adapter: memoryAdapter({ bus, sweepInterval: 10 }), history: { ttl: 60_000 } });
     for (let i = 0; i < 20; i++) await broker.publish(`idle.${i}`, { i });
-    expect(bus.history.size).toBe(20);
+    expect(bus.history.stats().topics).toBe(20);
     now += 30_000;
     await broker.publish('fresh', 1);
     now += 40_000; // idle.* are 70 s old, fresh 40 s
-    await until(() => bus.history.size === 1, 'the sweep to free the idle topics');
+    await until(() => bus.history.stats().topics === 1, 'the sweep to free the idle topics');
     expect((await broker.history('fresh')).publications.map((p) => p.data)).toEqual([1]);
     now += 30_000;
-    await until(() => bus.history.size === 0 && bus.history.bytes === 0, 'the sweep to free the last topic');
+    await until(() => bus.history.stats().topics === 0 && bus.history.stats().bytes === 0, 'the sweep to free the last topic');
   });
 });
 
@@ -108,8 +111,8 @@ describe('memory adapter: reads hold nothing', () => {
       await c.request('sub', { topic: `junk.sub.${i}`, since: { offset: 0, epoch: 'x' } });
       await c.request('unsub', { topic: `junk.sub.${i}` });
     }
-    expect(bus.history.size).toBe(0);
-    expect(bus.history.bytes).toBe(0);
+    expect(bus.history.stats().topics).toBe(0);
+    expect(bus.history.stats().bytes).toBe(0);
   });
 
   it('a resume from the position read before the first publish recovers it, however many other topics were read meanwhile', async () => {

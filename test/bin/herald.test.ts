@@ -70,7 +70,8 @@ describe('herald binary', () => {
     Object.assign(process.env, exported);
     try {
       expect(childEnv({ HERALD_LOG_LEVEL: 'warn' })).toMatchObject({ HERALD_LOG_LEVEL: 'warn', PATH: process.env.PATH });
-      expect(Object.keys(childEnv()).filter((k) => k.startsWith('HERALD_') || k === 'PORT')).toEqual([]);
+      // Only the fresh data directory every child gets (test/helpers/child-env.ts).
+      expect(Object.keys(childEnv()).filter((k) => k.startsWith('HERALD_') || k === 'PORT')).toEqual(['HERALD_DATA_DIR']);
       const { port } = await startBinary(['--port', '0']);
       const c = await TestClient.connect(`ws://127.0.0.1:${port}/ws`);
       expect((await c.request('ping')).ok).toBe(true);

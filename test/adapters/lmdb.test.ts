@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LmdbHistoryStore, lmdbHistory } from '../../adapters/lmdb/index.js';
+import { createMemoryBus, memoryAdapter } from '../../adapters/memory/index.js';
+import { adapterConformance } from './conformance.js';
+import { historyStoreConformance } from './history-store-conformance.js';
+
+const root = mkdtempSync(join(tmpdir(), 'herald-lmdb-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = (): string => join(root, `store-${++dirs}`);
+
+historyStoreConformance('lmdb', {
+  create: (now) => new LmdbHistoryStore({ dir: freshDir(), now }),
+  reopen: (store, now) => new LmdbHistoryStore({ dir: (store as LmdbHistoryStore).dir, now }),
+});
+
+historyStoreConformance('lmdb, durability flush', {
+  create: (now) => new LmdbHistoryStore({ dir: freshDir(), now, durability: 'flush' }),
+  reopen: (store, now) => new LmdbHistoryStore({ dir: (store as LmdbHistoryStore).dir, now, durability: 'flush' }),
+});
+
+// Several in-process brokers on one bus share one durable store.
+adapterConformance('memory adapter on an lmdb store', async () => {
+  const store = lmdbHistory({ dir: freshDir() });
+  const bus = createMemoryBus({ store });
+  return { node: () => memoryAdapter({ bus }) };
+}, { propagationMs: 500 });
+
+const bounds = { size: 1, ttl: 1000, maxTopics: 1, maxBytes: 1000 };
+
+describe('lmdb history store: opening', () => {
+  it('refuses a directory it cannot create, naming it', async () => {
+    const file = join(root, 'a-file');
+    const blocker = new LmdbHistoryStore({ dir: freshDir() });
+    await blocker.open(bounds);
+    await blocker.close();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, 'not a directory');
+    const store = new LmdbHistoryStore({ dir: join(file, 'data') });
+    await expect(store.open(bounds)).rejects.toThrow(/history directory .*a-file\/data is not usable/);
+  });
+
+  it('refuses a directory another store of this process holds, and opens it once that one closed', async () => {
+    const dir = freshDir();
+    const first = new LmdbHistoryStore({ dir });
+    await first.open(bounds);
+    await expect(new LmdbHistoryStore({ dir }).open(bounds)).rejects.toThrow(/already open in this process/);
+    await first.close();
+    const second = new LmdbHistoryStore({ dir });
+    await second.open(bounds);
+    await second.close();
+  });
+});
