@@ -24,6 +24,7 @@ export const SCENARIOS: Scenario[] = [
   scenario('matching', 'Topic matching, 1M subscriptions', './scenarios/matching.ts'),
   scenario('cluster', 'Cross-node via NATS vs single node', './scenarios/cluster.ts'),
   scenario('density', 'Density, 50,000 idle connections', './scenarios/density.ts'),
+  scenario('history', 'History on disk vs in memory vs JetStream file store', './scenarios/history.ts'),
 ];
 
 function parseArgs(argv: string[]): { names: string[]; quick: boolean; rounds?: number; profile?: string; only?: string } {

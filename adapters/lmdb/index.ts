@@ -67,6 +67,10 @@ interface TopicRecord {
 interface StoreRecord {
   epoch: string;
   generation: number;
+  /** The machine's boot id when the store was last opened, whether it was closed since, and in which mode it ran. */
+  boot?: string;
+  clean?: boolean;
+  durability?: Durability;
 }
 
 type EntryKey = [string, number];
@@ -162,7 +166,11 @@ export class LmdbHistoryStore implements HistoryStore {
     this.entries = env.openDB<Buffer, EntryKey>({ name: 'publications', encoding: 'binary' });
     const found = this.info.get('store');
     this.record = found ?? { epoch: randomBytes(4).toString('hex'), generation: 0 };
-    if (found === undefined) await this.info.put('store', this.record);
+    const boot = bootId();
+    // Committed but not yet flushed transactions are lost when the machine (not just the process)
+    // went down: LMDB then opens at its last flushed state, and offsets would be handed out again
+    // under epochs clients hold. A store not closed cleanly under another boot starts every topic over.
+    const rolledBack = found !== undefined && found.clean !== true && found.durability !== 'flush' && (boot === '' || found.boot !== boot);
     const loaded: [string, TopicState][] = [];
     for (const { key, value } of this.records.getRange()) {
       const t: TopicState = { epoch: value.e, offset: value.o, stored: value.o, first: value.f, sequence: value.s, ats: [], sizes: [], head: 0 };
@@ -193,6 +201,15 @@ export class LmdbHistoryStore implements HistoryStore {
     for (const t of byTopic.values()) {
       if (t.ats.length !== t.offset - t.first + 1) { t.first = t.offset + 1; t.ats = []; t.sizes = []; }
     }
+    if (rolledBack) {
+      this.record.generation++;
+      for (const [topic, t] of loaded) {
+        t.epoch = this.currentEpoch();
+        background(this.records.put(topic, recordOf(t)));
+      }
+    }
+    this.record = { ...this.record, boot, clean: false, durability: this.durability };
+    await this.info.put('store', this.record);
     loaded.sort((a, b) => a[1].sequence - b[1].sequence);
     for (const [topic, t] of loaded) {
       this.topics.set(topic, t);
@@ -238,7 +255,10 @@ export class LmdbHistoryStore implements HistoryStore {
     this.env = undefined;
     this.topics.clear();
     this.bytes = 0;
-    if (env !== undefined) await env.close();
+    if (env !== undefined) {
+      await this.info.put('store', { ...this.record, clean: true }).catch(() => undefined);
+      await env.close();
+    }
     this.release();
   }
 
@@ -473,6 +493,15 @@ function publicationOf(topic: string, offset: number, epoch: string, value: Buff
  * "<pid> <start time>" of a live process ('' when none): the start time (Linux /proc) tells a stale
  * lock from a live one even when the pid was reused, as in a restarted container.
  */
+/** This boot of the machine (Linux); '' elsewhere, where an unclean close is then always suspect. */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 function processIdentity(pid: number): string {
   try {
     process.kill(pid, 0);

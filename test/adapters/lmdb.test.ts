@@ -54,3 +54,31 @@ describe('lmdb history store: opening', () => {
     await second.close();
   });
 });
+
+describe('lmdb history store: after the machine went down', () => {
+  it('starts every topic over under a new epoch when it was not closed and the boot changed (commit mode may have lost unflushed commits)', async () => {
+    const dir = freshDir();
+    const store = new LmdbHistoryStore({ dir });
+    await store.open(bounds);
+    const first = await store.append('t', 1, 'n');
+    await store.close();
+    // What a power loss leaves: the store record of a run that never closed, under an older boot.
+    const { open } = await import('lmdb');
+    const env = open({ path: dir, maxDbs: 4 });
+    const info = env.openDB<Record<string, unknown>, string>({ name: 'store' });
+    const unclean = { ...info.get('store')!, clean: false, boot: 'an-earlier-boot' };
+    await info.put('store', unclean);
+    await env.close();
+    const again = new LmdbHistoryStore({ dir });
+    await again.open(bounds);
+    const resumed = await again.read('t', { since: { offset: 0, epoch: first.epoch! } });
+    expect(resumed.recovered).toBe(false);
+    expect(resumed.position.epoch).not.toBe(first.epoch);
+    await again.close();
+    // Closed cleanly this time: the next open keeps the epoch.
+    const third = new LmdbHistoryStore({ dir });
+    await third.open(bounds);
+    expect((await third.read('t', { limit: 0 })).position.epoch).toBe(resumed.position.epoch);
+    await third.close();
+  });
+});
