@@ -492,8 +492,37 @@ export class Session {
       this.close(CloseCodes.unauthorized, refusalReason(refusal, 'unauthorized'));
       return;
     }
+    const previous = this.principal;
+    if (previous !== undefined && previous.user !== null && previous.user !== principal.user) {
+      // A refresh re-authenticates the same user; another user's token would inherit this session
+      // (an anonymous session signing in is a login, and is re-authorized below all the same).
+      this.host.authFailed();
+      this.fail(id === undefined ? undefined : { id }, new HeraldError('unauthorized', 'a refreshed token must name the same user'));
+      this.close(CloseCodes.unauthorized, 'token names another user');
+      return;
+    }
     this.setPrincipal(principal);
+    if (previous !== undefined && this.host.hasAuthorize) await this.reauthorize(principal);
     if (id !== undefined) this.send({ id, ok: true, client: this.id, user: principal.user });
+  }
+
+  /**
+   * After a refresh every subscription (and so its presence entry) must still be granted by the new
+   * token: those that are not are dropped with `{op:'unsub', topic, reason:'forbidden'}`.
+   */
+  private async reauthorize(principal: Principal): Promise<void> {
+    const subs = [...this.subscriptions.values()];
+    const allowed = await Promise.all(subs.map(async (sub) => {
+      try {
+        return await this.host.authorize(principal, 'subscribe', sub.pattern);
+      } catch {
+        return false; // a failing hook grants nothing
+      }
+    }));
+    if (this.closed || this.principal !== principal) return;
+    subs.forEach((sub, i) => {
+      if (!allowed[i] && this.subscriptions.get(sub.pattern) === sub) this.drop(sub.pattern, 'forbidden');
+    });
   }
 
   private async authenticate(handshake: Handshake): Promise<Principal | null> {

@@ -162,7 +162,7 @@ describe('Session: hooks', () => {
   const hooks = {
     authenticate: async (h: { token?: string }): Promise<Principal | null> => {
       if (h.token === undefined) return null;
-      if (h.token.startsWith('good-')) return { user: h.token.slice(5), expiresAt: h.token.endsWith('-short') ? Date.now() + 150 : undefined };
+      if (h.token.startsWith('good-')) return { user: h.token.slice(5).replace(/-short$/, ''), expiresAt: h.token.endsWith('-short') ? Date.now() + 150 : undefined };
       throw new Error('bad token');
     },
     authorize: (p: Principal, action: string, topic: string) => action !== 'publish' || topic.startsWith(`user.${p.user}.`),

@@ -177,7 +177,7 @@ describe('socket.io transport', () => {
   });
 
   it('pushes presence as join and leave events (payload without op) to a subscription that asked, not to others', async () => {
-    const b = await startBroker({ transports: [ws(), socketio()], hooks: { authenticate: (h) => ({ user: h.token ?? 'anon' }) } });
+    const b = await startBroker({ transports: [ws(), socketio()], hooks: { authenticate: (h) => ({ user: h.token ?? null }) } }); // anonymous until `auth`
     const watcher = await connectSocketIo(b.port, { token: 'watcher' });
     const quiet = await connectSocketIo(b.port, { token: 'quiet' });
     const joins: Record<string, any>[] = [];
