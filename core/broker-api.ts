@@ -1,5 +1,5 @@
 /** The broker as application code and transports see it. */
-import type { HistoryQuery, HistoryResult } from './contracts.js';
+import type { HistoryQuery, HistoryResult, Principal } from './contracts.js';
 import type {
   BroadcastResult, ControlResult, DisconnectOptions, NodeInfo, PresenceStats, PublishOptions, ServerSubscribeOptions, Target, TopicsResult,
 } from './control.js';
@@ -57,4 +57,9 @@ export interface BrokerApi {
   /** The topic's position now. */
   position(topic: string): Promise<Position | undefined>;
   stats(): BrokerStats;
+  /**
+   * Charges one command or request to its principal's rate (limits.principalRate), shared with that
+   * principal's sessions; false when over it (answer `rate_limited`). `principal` undefined: anonymous.
+   */
+  chargeRate(principal: Principal | undefined, remoteAddress: string): boolean;
 }

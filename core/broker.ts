@@ -22,6 +22,7 @@ import type { HttpHost } from './http-host.js';
 import type { ResolvedOptions } from './options.js';
 import { assertDepth, type Position, type PresenceEntry } from './protocol.js';
 import { Publication } from './publication.js';
+import { PrincipalRates } from './limits/message-rate.js';
 import { Router } from './router.js';
 import { Session, type Subscription } from './session.js';
 import type { SessionHost, SubscribeOutcome } from './session-host.js';
@@ -47,6 +48,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   readonly limits: ResolvedOptions['limits'];
   readonly hasAuthenticate: boolean;
   readonly hasAuthorize: boolean;
+  readonly rates: PrincipalRates;
 
   private readonly adapter: ClusterAdapter;
   private readonly transports: readonly Transport[];
@@ -81,6 +83,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     this.nodeId = nodeId;
     this.hasAuthenticate = options.hooks.authenticate !== undefined;
     this.hasAuthorize = options.hooks.authorize !== undefined;
+    this.rates = new PrincipalRates(options.limits);
   }
 
   /** Starts the adapter, attaches transports, then listens (port mode). createBroker() calls it. */
@@ -232,6 +235,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
       ...this.counters,
       disconnectsByCode: { ...this.disconnects },
     };
+  }
+
+  chargeRate(principal: Principal | undefined, remoteAddress: string): boolean {
+    return this.rates.take(this.rates.keyOf(principal, remoteAddress));
   }
 
   // ------------------------------------------------------------------ fan-out

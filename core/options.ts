@@ -33,6 +33,13 @@ const limitsSchema = z.object({
   messageRate: positiveInt.default(1000),
   /** Commands a connection may send at once before the rate applies (token bucket size). */
   messageBurst: positiveInt.default(1000),
+  /**
+   * Commands per second per principal: a user across all its connections, every transport and the
+   * HTTP API; anonymous clients per IP (loopback exempt with exemptLoopback). Over it: `rate_limited` (HTTP 429).
+   */
+  principalRate: positiveInt.default(5000),
+  /** Commands a principal may send at once before principalRate applies. */
+  principalBurst: positiveInt.default(5000),
   /** `rate_limited` replies without a calm second in between before the connection is closed with 4029. */
   rateLimitStrikes: positiveInt.default(100),
   /**

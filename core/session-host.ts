@@ -6,6 +6,7 @@ import type { ResolvedOptions } from './options.js';
 import type { Position, PresenceEntry } from './protocol.js';
 import type { Publication } from './publication.js';
 import type { Session, Subscription } from './session.js';
+import type { PrincipalRates } from './limits/message-rate.js';
 
 export interface SubscribeOutcome {
   /** The topic's position now (literal topics). */
@@ -20,6 +21,8 @@ export interface SessionHost {
   readonly logger: Logger;
   readonly hasAuthenticate: boolean;
   readonly hasAuthorize: boolean;
+  /** The per-principal message rate shared by every session and the HTTP API. */
+  readonly rates: PrincipalRates;
   authenticate(handshake: Handshake): Principal | null | Promise<Principal | null>;
   authorize(principal: Principal, action: Action, topic: string): boolean | Promise<boolean>;
   publish(topic: string, data: unknown): Promise<PublishResult>;

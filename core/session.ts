@@ -103,6 +103,8 @@ export class Session {
   private authTimer: NodeJS.Timeout | undefined;
   /** Commands per second (limits.messageRate / messageBurst), checked before anything else. */
   private readonly rate: TokenBucket;
+  /** Whom this session's commands are charged to (host.rates); follows the principal. */
+  private rateKey: string | undefined;
   private strikes = 0;
   private lastStrike = 0;
 
@@ -114,6 +116,7 @@ export class Session {
     this.handshake = handshake;
     this.transport = handshake.transport;
     this.rate = new TokenBucket(host.limits.messageRate, host.limits.messageBurst);
+    this.rateKey = host.rates.keyOf(undefined, handshake.remoteAddress);
   }
 
   /**
@@ -169,7 +172,11 @@ export class Session {
   handle(raw: unknown): void {
     if (this.closed) return;
     if (!this.rate.take()) {
-      this.rateLimited(raw);
+      this.rateLimited(raw, `over ${this.host.limits.messageRate} commands per second`);
+      return;
+    }
+    if (!this.host.rates.take(this.rateKey)) {
+      this.rateLimited(raw, `over ${this.host.limits.principalRate} commands per second for this ${this.principal?.user ? 'user' : 'address'}`);
       return;
     }
     if (this.busy) {
@@ -190,7 +197,7 @@ export class Session {
   }
 
   /** Refuses a command over the rate; a client that keeps going without a calm second is closed with 4029. */
-  private rateLimited(raw: unknown): void {
+  private rateLimited(raw: unknown, why: string): void {
     const now = performance.now();
     if (now - this.lastStrike > STRIKE_MEMORY_MS) this.strikes = 0;
     this.lastStrike = now;
@@ -198,7 +205,7 @@ export class Session {
       this.close(CloseCodes.rateLimited, 'rate limited');
       return;
     }
-    this.fail(raw, new HeraldError('rate_limited', `over ${this.host.limits.messageRate} commands per second`));
+    this.fail(raw, new HeraldError('rate_limited', why));
   }
 
   private run(raw: unknown): void {
@@ -532,6 +539,7 @@ export class Session {
   private setPrincipal(principal: Principal): void {
     if (this.closed) return;
     this.principal = principal;
+    this.rateKey = this.host.rates.keyOf(principal, this.handshake.remoteAddress);
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
     if (principal.expiresAt !== undefined) {

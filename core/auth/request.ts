@@ -4,20 +4,21 @@
  * authenticate hook accepts followed by the authorize hook. With neither an API key nor an
  * authenticate hook configured, requests are anonymous and allowed, like every other transport.
  */
-import type { Action, Handshake, Hooks } from '../contracts.js';
+import type { Action, Handshake, Hooks, Principal } from '../contracts.js';
 import { HeraldError } from '../errors.js';
 import type { ApiKeyCheck } from './api-key.js';
 
-export type RequestAuthorizer = (handshake: Handshake, action: Action, topic: string) => Promise<void>;
+/** Resolves to the principal the request acts for (undefined: an API key or anonymous), or throws. */
+export type RequestAuthorizer = (handshake: Handshake, action: Action, topic: string) => Promise<Principal | undefined>;
 
 export function requestAuthorizer(hooks: Hooks, apiKey: ApiKeyCheck | undefined): RequestAuthorizer {
   const { authenticate, authorize } = hooks;
   return async (handshake, action, topic) => {
-    if (apiKey !== undefined && apiKey(handshake.token)) return;
+    if (apiKey !== undefined && apiKey(handshake.token)) return undefined;
     if (authenticate === undefined) {
       if (apiKey !== undefined) throw new HeraldError('unauthorized', 'a valid API key is required');
       if (authorize !== undefined && !(await authorize({ user: null }, action, topic))) throw new HeraldError('forbidden', `${action} is not allowed on ${topic}`);
-      return;
+      return undefined;
     }
     let principal;
     try {
@@ -28,6 +29,7 @@ export function requestAuthorizer(hooks: Hooks, apiKey: ApiKeyCheck | undefined)
     if (principal === null) throw new HeraldError('unauthorized', 'credentials required (Authorization: Bearer)');
     if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) throw new HeraldError('unauthorized', 'credentials expired');
     if (authorize !== undefined && !(await authorize(principal, action, topic))) throw new HeraldError('forbidden', `${action} is not allowed on ${topic}`);
+    return principal;
   };
 }
 

@@ -10,7 +10,7 @@
  * Every route goes through `guard` first: the one place where a credential check plugs in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Action, Transport, TransportHost } from '../../core/contracts.js';
+import type { Action, Principal, Transport, TransportHost } from '../../core/contracts.js';
 import { apiKeyChecker } from '../../core/auth/api-key.js';
 import { adminAuthorizer, requestAuthorizer } from '../../core/auth/request.js';
 import { HeraldError } from '../../core/errors.js';
@@ -26,6 +26,9 @@ import { CONTROL_ROUTES, serveControl, type AdminGuard } from './control.js';
  * forbidden...) to refuse.
  */
 export type HttpGuard = (req: IncomingMessage, action: Action, topic: string) => void | Promise<void>;
+
+/** The guard as the transport runs it: the principal found (undefined: API key, anonymous, custom guard) is charged the message rate. */
+type Check = (req: IncomingMessage, action: Action, topic: string) => Promise<Principal | undefined>;
 
 export interface HttpApiOptions {
   /** Path prefix of the API routes (default '/api'). */
@@ -57,7 +60,7 @@ export class HttpApiTransport implements Transport {
   readonly name = 'http';
   private readonly prefix: string;
   private readonly healthz: string | false;
-  private guard: HttpGuard;
+  private check: Check;
   private readonly custom: boolean;
   private readonly apiKeys: readonly string[] | undefined;
   private adminGuard: AdminGuard | undefined;
@@ -65,8 +68,9 @@ export class HttpApiTransport implements Transport {
   constructor(options: HttpApiOptions = {}) {
     this.prefix = (options.prefix ?? '/api').replace(/\/+$/, '');
     this.healthz = options.healthz ?? '/healthz';
-    this.guard = options.guard ?? (() => undefined);
-    this.custom = options.guard !== undefined;
+    const guard = options.guard;
+    this.check = guard === undefined ? async () => undefined : async (req, action, topic) => { await guard(req, action, topic); return undefined; };
+    this.custom = guard !== undefined;
     this.apiKeys = options.apiKeys;
     this.adminGuard = options.adminGuard;
     if (this.apiKeys !== undefined) apiKeyChecker(this.apiKeys); // refuse short keys at construction
@@ -76,7 +80,7 @@ export class HttpApiTransport implements Transport {
     if (!this.custom) {
       // The broker's hooks are only known now; same rules as every session, plus API keys.
       const authorize = requestAuthorizer(host.options.hooks, this.apiKeys?.length ? apiKeyChecker(this.apiKeys) : undefined);
-      this.guard = (req, action, topic) => authorize(handshakeOf(req, 'http'), action, topic);
+      this.check = (req, action, topic) => authorize(handshakeOf(req, 'http'), action, topic);
     }
     host.onRequest(`${this.prefix}/publish`, (req, res) => this.serve(host, req, res, publish, undefined));
     const admin = adminAuthorizer(host.options.hooks, this.apiKeys?.length ? apiKeyChecker(this.apiKeys) : undefined);
@@ -110,7 +114,11 @@ export class HttpApiTransport implements Transport {
         raw = topicOfBody(body);
       }
       const checked = assertTopic(raw);
-      await this.guard(req, route.action, checked);
+      const principal = await this.check(req, route.action, checked);
+      // The same per-principal rate as the principal's sessions (anonymous: per client IP).
+      if (!host.broker.chargeRate(principal, req.socket.remoteAddress ?? '')) {
+        throw new HeraldError('rate_limited', `over ${host.options.limits.principalRate} requests per second`);
+      }
       return route.run(host, req, checked, body);
     })().then(
       (result) => sendJson(res, 200, { ok: true, ...result }),
