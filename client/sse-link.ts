@@ -240,6 +240,12 @@ export class SseLink implements Link {
       // The server ends the stream with a code (4003: disconnected for good, the client stops).
       if (!live()) return;
       const { code, reason } = JSON.parse(event.data) as { code: number; reason: string };
+      if (code === 1000 && this.topics.size === 0) {
+        // The server dropped the stream's last topic: nothing to follow until the next subscribe.
+        source.close();
+        this.source = undefined;
+        return;
+      }
       this.finish(code, reason);
     });
     source.addEventListener('herald-unsub', (event) => {

@@ -122,3 +122,42 @@ it('SSE fallback with a refused token: the stream 401 is an unauthorized stop (o
   await until(() => got.length === 1, 'the publication over the stream');
   expect(got).toEqual(['hi']);
 });
+
+it('over the SSE fallback: a server unsubscribe ends that subscription only, a server subscribe delivers, 4003 stops the client', async () => {
+  const { broker } = await startBroker({
+    transports: [sse(), httpApi()],
+    hooks: { authenticate: (h) => (h.token === undefined ? null : { user: h.token }) },
+  });
+  const port = broker.address()!.port;
+  const c = new HeraldClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'zoe', sse: { EventSource: EventSource as unknown as EventSourceConstructor }, minReconnectDelay: 20, maxReconnectDelay: 50 });
+  cleanup.push(() => c.close());
+  let connects = 0;
+  c.on('connected', () => connects++);
+  await c.connect();
+  const a = c.subscribe('a');
+  const b = c.subscribe('b');
+  const gotB: unknown[] = [];
+  b.on('message', (m) => gotB.push(m.data));
+  await Promise.all([a.ready(), b.ready()]);
+  const ended = new Promise((resolve) => a.on('unsubscribed', resolve));
+  expect(await broker.unsubscribe({ user: 'zoe' }, 'a')).toMatchObject({ connections: 1 });
+  expect(await ended).toEqual({ topic: 'a', reason: 'server' });
+  await broker.publish('b', 'still here');
+  await until(() => gotB.length === 1, 'b after a was dropped');
+  expect(connects).toBe(1); // the stream went on: no reconnect
+
+  const announced = new Promise((resolve) => c.on('serverSubscribed', resolve));
+  const extra: unknown[] = [];
+  c.on('message', (m) => extra.push(m.data));
+  await broker.subscribe({ user: 'zoe' }, 'c');
+  expect(await announced).toMatchObject({ topic: 'c' });
+  await broker.publish('c', 'from the server side');
+  await until(() => extra.length === 1, 'the server-side subscription delivers');
+  expect(extra).toEqual(['from the server side']);
+
+  const stopped = new Promise<{ code: number }>((resolve) => c.on('disconnected', resolve));
+  await broker.disconnect({ user: 'zoe' }, { code: 4003, reason: 'banned' });
+  expect((await stopped).code).toBe(4003);
+  expect(c.state).toBe('disconnected');
+  expect(connects).toBe(1);
+});
