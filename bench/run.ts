@@ -25,6 +25,11 @@ export const SCENARIOS: Scenario[] = [
   scenario('cluster', 'Cross-node via NATS vs single node', './scenarios/cluster.ts'),
   scenario('density', 'Density, 50,000 idle connections', './scenarios/density.ts'),
   scenario('history', 'History on disk vs in memory vs JetStream file store', './scenarios/history.ts'),
+  scenario('mqtt', 'MQTT fan-out vs Mosquitto and aedes', './scenarios/mqtt.ts', async () => {
+    const { MOSQUITTO } = await import('./peers/mosquitto.js');
+    const { existsSync } = await import('node:fs');
+    return existsSync(MOSQUITTO) ? undefined : `no mosquitto at ${MOSQUITTO} (Debian package mosquitto; MOSQUITTO=<path>)`;
+  }),
 ];
 
 function parseArgs(argv: string[]): { names: string[]; quick: boolean; rounds?: number; profile?: string; only?: string } {

@@ -52,6 +52,16 @@ export function spawnTracked(command: string, args: string[], options: { cpu?: s
   return child;
 }
 
+/** Stops a process started by spawnTracked: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
+export async function stopTracked(child: ChildProcess, graceMs = 2000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, graceMs);
+    child.once('exit', () => { clearTimeout(t); resolve(); });
+  });
+}
+
 /** A node child running one of bench/'s entry modules, answering `call`s over IPC. */
 export class Child {
   readonly name: string;

@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { spawnTracked } from '../lib/children.js';
+import { spawnTracked, stopTracked } from '../lib/children.js';
 import { sleep } from '../lib/stats.js';
 
 export const NATS_SERVER = process.env.NATS_SERVER ?? '/usr/sbin/nats-server';
@@ -20,7 +20,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+export async function waitForPort(port: number, what = 'nats-server', timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -28,7 +28,7 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${port}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}`);
     await sleep(50);
   }
 }
@@ -61,13 +61,7 @@ export async function startNatsServer(cpu?: string, options: { jetstream?: boole
     port,
     wsPort,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 2000);
-          child.once('exit', () => { clearTimeout(t); resolve(); });
-        });
-      }
+      await stopTracked(child);
       process.removeListener('exit', removeDir);
       removeDir();
     },
