@@ -25,8 +25,8 @@ const SOURCES_PER_PROCESS = 40;
 // Rounds long enough (hundreds of ms of server CPU) that scheduling noise, not the clock, is what
 // the control measures.
 const CONFIGS = [
-  { key: '64B-burst16', payloadBytes: 64, burstSize: 16, bursts: 40, gapMs: 50 },
-  { key: '64B-burst1', payloadBytes: 64, burstSize: 1, bursts: 300, gapMs: 5 },
+  { key: '64B-burst16', payloadBytes: 64, burstSize: 16, bursts: 24, gapMs: 50 },
+  { key: '64B-burst1', payloadBytes: 64, burstSize: 1, bursts: 150, gapMs: 5 },
 ];
 
 interface Sample {
@@ -39,7 +39,7 @@ interface Sample {
 }
 
 export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const rounds = ctx.rounds ?? (ctx.quick ? 3 : 7);
+  const rounds = ctx.rounds ?? (ctx.quick ? 3 : 6);
   let servers: Record<'herald' | 'herald-control' | 'aedes', ServerHandle> | undefined;
   let mosquitto: MosquittoServer | undefined;
   const clients: Child[] = [];

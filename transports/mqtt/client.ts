@@ -375,6 +375,17 @@ export class MqttClient implements Connection {
 
   /** A server message from the core session, as this connection's MQTT packet (empty when it has none). */
   private reply(message: ServerMessage): Chunk {
+    try {
+      return this.translate(message);
+    } catch (err) {
+      // A packet mqtt-packet refuses to write is our bug: end this connection, never the process.
+      this.context.host.logger.error({ err, client: this.clientId }, 'mqtt reply could not be written');
+      this.end();
+      return EMPTY;
+    }
+  }
+
+  private translate(message: ServerMessage): Chunk {
     if ('id' in message) {
       const pending = this.pending.get(message.id);
       if (pending === undefined) return EMPTY;

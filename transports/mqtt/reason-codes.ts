@@ -43,8 +43,7 @@ export function reasonOf(code: string, action: 'publish' | 'subscribe'): number 
       return Reason.notAuthorized;
     case 'invalid_topic':
       return action === 'publish' ? Reason.topicNameInvalid : Reason.topicFilterInvalid;
-    case 'rate_limited':
-      return action === 'publish' ? Reason.messageRateTooHigh : Reason.quotaExceeded;
+    case 'rate_limited': // PUBACK and SUBACK have no "message rate too high" (DISCONNECT has)
     case 'limit_exceeded':
       return Reason.quotaExceeded;
     case 'too_large':

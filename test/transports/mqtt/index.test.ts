@@ -245,6 +245,25 @@ describe('MQTT transport with mqtt.js', () => {
     expect(publishes().map((p) => p.payload.toString())).toEqual(['0', '1', '2', '3']);
   });
 
+  it('applies the message rate to MQTT publications: PUBACK 0x97 over it, then DISCONNECT 0x96', async () => {
+    const b = await start({}, { limits: { messageRate: 1, messageBurst: 4, rateLimitStrikes: 3 } });
+    const raw = await RawMqtt.open(b.mqttPort);
+    raw.send({ cmd: 'connect', protocolVersion: 5, clientId: 'flood', clean: true, keepalive: 30 });
+    await raw.next('connack');
+    for (let i = 1; i <= 8; i++) raw.send({ cmd: 'publish', topic: 'flood', payload: Buffer.from(String(i)), qos: 1, messageId: i, retain: false, dup: false });
+    await raw.waitClosed('the flooding connection to be closed');
+    const acks = raw.packets.filter((p) => p.cmd === 'puback') as { reasonCode?: number }[];
+    expect(acks.some((a) => a.reasonCode === 0x97)).toBe(true);
+    expect((raw.packets.find((p) => p.cmd === 'disconnect') as { reasonCode?: number } | undefined)?.reasonCode).toBe(0x96);
+    // Never an ack for what was not stored, never a refusal for what was (an accepted one may lose
+    // its PUBACK to the close: the client sends it again, QoS 1 is at least once).
+    const accepted = acks.filter((a) => (a.reasonCode ?? 0) === 0).length;
+    const refused = acks.length - accepted;
+    const stored = (await b.broker.history('flood')).publications.length;
+    expect(stored).toBeGreaterThanOrEqual(accepted);
+    expect(stored + refused).toBeLessThanOrEqual(8);
+  });
+
   it('answers a CONNECT over the per-IP connection rate with 0x9F', async () => {
     const b = await start({}, { limits: { exemptLoopback: false, connectionRate: 1, connectionBurst: 2 } });
     await connectMqtt(b.tcp, { protocolVersion: 5 });
