@@ -66,6 +66,7 @@ export class MqttClient implements Connection {
   private ended = false;
   private normalDisconnect = false;
   private sessionExpiry = 0;
+  private clean = true;
   private resumed: SessionState | undefined;
   private will: Will | undefined;
   private connackProperties: Record<string, unknown> = {};
@@ -197,9 +198,7 @@ export class MqttClient implements Connection {
         delay: Math.min(packet.will.properties?.willDelayInterval ?? 0, this.sessionExpiry),
       };
     }
-    this.context.claim(this);
-    this.resumed = clean ? undefined : this.context.store.take(clientId);
-    if (clean) this.context.store.take(clientId);
+    this.clean = clean;
     const query = new URLSearchParams();
     if (packet.username !== undefined) query.set('username', packet.username);
     this.session = this.context.host.open(this, {
@@ -212,15 +211,26 @@ export class MqttClient implements Connection {
       canSendAuth: false,
     }, this.encoder);
     this.connackProperties = properties;
-    // Answered once authentication settled: the reply becomes the CONNACK.
+    // Answered once authentication settled: the reply becomes the CONNACK (see accepted()).
     this.command({ kind: 'connect' }, { op: 'ping' });
+  }
+
+  /**
+   * Credentials passed: only now is the client id this connection's (an older connection with it
+   * is taken over; a refused CONNECT must not kick anyone), then CONNACK, then the kept session's
+   * subscriptions are made again with `since` their last position, so history replays what it missed.
+   */
+  private accepted(): void {
+    this.context.claim(this);
+    const kept = this.context.store.take(this.clientId);
+    this.resumed = this.clean ? undefined : kept;
+    this.connack(Reason.success);
     const resumed = this.resumed;
-    if (resumed !== undefined) {
-      this.positions = resumed.positions;
-      for (const [filter, state] of resumed.filters) {
-        this.addFilter(filter, state);
-        for (const pattern of state.patterns) this.command({ kind: 'internal', pattern }, { op: 'sub', topic: pattern, since: this.positions.get(pattern) });
-      }
+    if (resumed === undefined) return;
+    this.positions = resumed.positions;
+    for (const [filter, state] of resumed.filters) {
+      this.addFilter(filter, state);
+      for (const pattern of state.patterns) this.command({ kind: 'internal', pattern }, { op: 'sub', topic: pattern, since: this.positions.get(pattern) });
     }
   }
 
@@ -404,7 +414,7 @@ export class MqttClient implements Connection {
   private succeeded(pending: Pending, message: Record<string, unknown>): Chunk {
     switch (pending.kind) {
       case 'connect':
-        this.connack(Reason.success);
+        this.accepted();
         return EMPTY;
       case 'publish': {
         const { offset, epoch } = message as { offset?: number; epoch?: string };

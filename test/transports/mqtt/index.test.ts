@@ -186,6 +186,16 @@ describe('MQTT transport with mqtt.js', () => {
     expect((await b.broker.history('tele.dev-2.t')).publications).toEqual([]);
   });
 
+  it('a refused CONNECT with the client id of a connected client does not take its session over', async () => {
+    const b = await start({}, { hooks: jwtAuth({ secret: SECRET }) });
+    const owner = await connectMqtt(b.tcp, { protocolVersion: 5, clientId: 'meter-1', username: 'owner', password: await token({ sub: 'owner', subscribe: ['m'], publish: ['m'] }) });
+    await owner.subscribeAsync('m', { qos: 1 });
+    await expect(connectMqtt(b.tcp, { protocolVersion: 5, clientId: 'meter-1', username: 'owner', password: 'forged' })).rejects.toMatchObject({ code: 0x87 });
+    await b.broker.publish('m', 'still here');
+    await until(() => owner.got.length === 1, 'the owner still subscribed');
+    expect(owner.connected).toBe(true);
+  });
+
   it('closes a connection that sends a malformed packet, and other clients carry on', async () => {
     const b = await start();
     const bystander = await connectMqtt(b.tcp);
