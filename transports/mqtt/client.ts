@@ -407,6 +407,11 @@ export class MqttClient implements Connection {
       // given, as other clients do; history replays what it still holds.
       const pattern = message.topic;
       if (this.patternInUse(pattern)) this.command({ kind: 'internal', pattern }, { op: 'sub', topic: pattern, since: this.positions.get(pattern) });
+    } else if (message.op === 'unsub') {
+      // Dropped by the server (grants changed, broker.unsubscribe): MQTT has no packet for it, but
+      // the filters holding it are gone, so a resumed session does not make them again.
+      for (const [filter, state] of [...this.filters]) if (state.patterns.includes(message.topic)) this.removeFilter(filter, state);
+      this.positions.delete(message.topic);
     }
     return EMPTY; // presence events, uncorrelated errors: MQTT has no packet for them
   }
