@@ -9,8 +9,9 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
 export function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = req.headers['content-type'];
-  // Only JSON: a browser must then preflight a cross-site POST, so no plain form can publish.
-  if (type !== undefined && !JSON_TYPE.test(type)) {
+  // Only JSON, and said so: a browser must then preflight a cross-site POST, so neither a plain
+  // form nor a fetch without a Content-Type (sent as text/plain, no preflight) can publish.
+  if (type === undefined || !JSON_TYPE.test(type)) {
     return Promise.reject(Object.assign(new HeraldError('bad_request', 'the body must be application/json'), { status: 415 }));
   }
   const tooLarge = new HeraldError('too_large', `the body exceeds ${limit} bytes`);

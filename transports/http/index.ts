@@ -123,7 +123,11 @@ export class HttpApiTransport implements Transport {
     })().then(
       (result) => sendJson(res, 200, { ok: true, ...result }),
       (err: unknown) => {
-        if (!(err instanceof HeraldError)) host.logger.error({ err }, 'http api request failed');
+        // A client that gave up mid-upload is no server failure: debug, so it cannot fill the log.
+        if (!(err instanceof HeraldError)) {
+          if (!req.complete) host.logger.debug({ err: (err as Error)?.message }, 'http api upload aborted by the client');
+          else host.logger.error({ err }, 'http api request failed');
+        }
         sendError(res, err);
       },
     );

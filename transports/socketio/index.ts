@@ -119,11 +119,13 @@ export class SocketIoTransport implements Transport {
       const ack = takeAck(args);
       let command: Record<string, unknown>;
       try {
+        // A bare packet (`42/herald,`) has no event name at all.
+        if (typeof event !== 'string') throw new HeraldError('bad_request', 'an event packet needs an event name');
         if (!isHeraldEvent(event)) throw new HeraldError('bad_request', `unknown event ${JSON.stringify(event).slice(0, 80)}`);
         command = commandOf(event, args);
       } catch (err) {
         // Counted as a protocol error like an undecodable ws frame; an ack still gets its answer.
-        const error = err as HeraldError;
+        const error = err instanceof HeraldError ? err : new HeraldError('bad_request', 'malformed event');
         ack?.({ ok: false, error: error.toJSON() });
         session.reject(error);
         return;

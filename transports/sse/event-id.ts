@@ -11,7 +11,8 @@ import { isTopic } from '../../core/topic.js';
 export const MAX_EVENT_ID_LENGTH = 8192;
 
 export function encodeEventId(positions: ReadonlyMap<string, Position>): string {
-  const map: Record<string, [number, string]> = {};
+  // No prototype: a topic named `__proto__` is an own key like any other (else it is lost).
+  const map: Record<string, [number, string]> = Object.create(null) as Record<string, [number, string]>;
   for (const [topic, p] of positions) map[topic] = [p.offset, p.epoch];
   return Buffer.from(JSON.stringify(map)).toString('base64url');
 }

@@ -1,9 +1,11 @@
 import { request } from 'node:http';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { HeraldError } from '../../../core/errors.js';
 import { httpApi } from '../../../transports/http/index.js';
 import { ws } from '../../../transports/ws/index.js';
-import { startBroker } from '../../helpers/broker.js';
+import { startBroker, until } from '../../helpers/broker.js';
 
 async function api(options: Parameters<typeof httpApi>[0] = {}, extra = {}) {
   const b = await startBroker({ transports: [ws(), httpApi(options)], ...extra });
@@ -74,6 +76,35 @@ describe('http api', () => {
       expect(body.error.message).toEqual(expect.any(String));
     }
     expect((await b.broker.history('a')).publications).toHaveLength(0);
+  });
+
+  it('answers 415 to a POST without a Content-Type (a cross-site fetch or form could send one without preflight)', async () => {
+    const b = await api();
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${b.base}/api/publish`, { method: 'POST' }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (t) => (text += t)).on('end', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+      req.end('{"topic":"a","data":1}');
+    });
+    expect(status).toBe(415);
+    expect(JSON.parse(body)).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect((await b.broker.history('a')).publications).toHaveLength(0);
+  });
+
+  it('logs an upload the client aborted at debug, not as an error', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const sink = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
+    const b = await api({}, { logger: pino({ level: 'debug' }, sink) });
+    const req = request(`${b.base}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+    req.on('error', () => undefined);
+    // Headers and part of the body handed to the socket, then the client goes away mid-upload.
+    await new Promise<void>((resolve) => req.write('{"topic":"a","data":"', () => resolve()));
+    req.destroy();
+    await until(() => lines.some((l) => /aborted/.test(l.msg)), 'the abort to be logged');
+    expect(lines.filter((l) => /aborted/.test(l.msg)).map((l) => l.level)).toEqual([20]);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
   });
 
   it('refuses a chunked body over the limit with 413 while it streams in, before the rest arrives', async () => {

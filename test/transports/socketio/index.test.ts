@@ -71,6 +71,24 @@ describe('socket.io transport', () => {
     await until(() => b.broker.stats().connections === 0, 'session freed');
   });
 
+  it('a bare event packet (42/herald,) answers herald:error bad_request and counts toward 4400', async () => {
+    const { WebSocket } = await import('ws');
+    const b = await startBroker({ transports: [socketio()] });
+    const raw = new WebSocket(`ws://127.0.0.1:${b.port}/socket.io/?EIO=4&transport=websocket`);
+    const frames: string[] = [];
+    raw.on('message', (d) => frames.push(String(d)));
+    await until(() => frames.some((f) => f.startsWith('0{')), 'the engine.io open packet');
+    raw.send('40/herald,');
+    await until(() => frames.some((f) => f.startsWith('40/herald,')), 'the namespace connect');
+    for (let i = 0; i < 10; i++) raw.send('42/herald,');
+    await until(() => frames.some((f) => f.includes('"herald:close"')), 'herald:close');
+    const events = frames.filter((f) => f.startsWith('42/herald,')).map((f) => JSON.parse(f.slice('42/herald,'.length)) as [string, any]);
+    expect(events.filter(([name]) => name === 'herald:error').map(([, e]) => e.code)).toEqual(Array(10).fill('bad_request'));
+    expect(events.at(-1)).toEqual(['herald:close', { code: 4400, reason: 'too many protocol errors', reconnect: false }]);
+    await until(() => b.broker.stats().connections === 0, 'session freed');
+    raw.close();
+  });
+
   it('takes the token from the handshake auth, and says 4001 before disconnecting a bad one', async () => {
     const seen: (string | undefined)[] = [];
     const b = await startBroker({
