@@ -82,8 +82,9 @@ const historySchema = z.object({
    */
   dir: z.string().min(1).optional(),
   /**
-   * With `dir`, when a publish is acknowledged: 'commit' once its group commit is written (survives
-   * the process dying), 'flush' once it is also fsynced (survives a power loss). docs/operations.md.
+   * With `dir`, when a publish is acknowledged: 'commit' once its group commit is written to the OS
+   * (survives the process dying; fsynced every second), 'flush' once it is also fsynced (survives a
+   * power loss). docs/operations.md.
    */
   durability: z.enum(['commit', 'flush']).default('commit'),
 });

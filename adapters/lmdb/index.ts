@@ -29,13 +29,17 @@ export interface LmdbHistoryOptions {
   /** The data directory; created when missing. One broker process per directory (a lock file says whose). */
   dir: string;
   /**
-   * When a publish is acknowledged. 'commit' (default): its transaction is committed, so it survives
-   * the process dying (kill -9, OOM, crash); the fsync follows in the background (LMDB overlapping
-   * sync), so a power loss or kernel crash can take the last moment of acknowledged publications, and
-   * the database still opens at its last flushed state. 'flush': also fsynced, so it survives a power
-   * loss; each group commit waits for the disk.
+   * When a publish is acknowledged. 'commit' (default): its transaction is committed to the
+   * operating system (written, not fsynced: LMDB noSync), so it survives the process dying (kill -9,
+   * OOM, crash); the store fsyncs every `syncInterval` in the background, as JetStream's file store
+   * does by default. A power loss or kernel crash can take what was acknowledged since the last sync
+   * (the store then starts every topic over under a new epoch), and LMDB warns that without write
+   * ordering in the file system such a crash can damage the file. 'flush': each group commit is also
+   * fsynced before its publishes are acknowledged, so they survive a power loss; each waits for the disk.
    */
   durability?: Durability;
+  /** Milliseconds between background fsyncs in 'commit' mode (default 1000). */
+  syncInterval?: number;
   /** Clock in epoch milliseconds (tests inject one). */
   now?: () => number;
 }
@@ -109,6 +113,8 @@ export class LmdbHistoryStore implements HistoryStore {
   readonly dir: string;
   readonly durability: Durability;
   private readonly now: () => number;
+  private readonly syncInterval: number;
+  private syncer: NodeJS.Timeout | undefined;
   private env: RootDatabase | undefined;
   private info!: Database<StoreRecord, string>;
   private records!: Database<TopicRecord, string>;
@@ -127,6 +133,7 @@ export class LmdbHistoryStore implements HistoryStore {
     this.dir = resolve(options.dir);
     this.durability = options.durability ?? 'commit';
     this.now = options.now ?? Date.now;
+    this.syncInterval = options.syncInterval ?? 1000;
   }
 
   async open(bounds: HistoryBounds): Promise<void> {
@@ -156,7 +163,11 @@ export class LmdbHistoryStore implements HistoryStore {
     let env: RootDatabase;
     try {
       const { open } = await import('lmdb');
-      env = open({ path: dir, maxDbs: 4, compression: false, overlappingSync: process.platform !== 'win32' });
+      env = open({
+        path: dir, maxDbs: 4, compression: false,
+        // flush: lmdb-js's overlapping sync commits, then fsyncs off the writer lock; append() awaits both.
+        ...(this.durability === 'flush' ? { overlappingSync: process.platform !== 'win32' } : { noSync: true, overlappingSync: false }),
+      });
     } catch (err) {
       throw new StoreOpenError(`history directory ${dir} could not be opened: ${(err as Error).message}`);
     }
@@ -215,6 +226,10 @@ export class LmdbHistoryStore implements HistoryStore {
       this.topics.set(topic, t);
       for (let i = 0; i < t.sizes.length; i++) this.bytes += t.sizes[i]!;
     }
+    if (this.durability === 'commit') {
+      this.syncer = setInterval(() => syncOf(env)(() => undefined), this.syncInterval);
+      this.syncer.unref();
+    }
     // Bounds may have shrunk since the last run: apply them now rather than at the first publish.
     this.sweep();
     this.enforceBudget(undefined);
@@ -255,8 +270,11 @@ export class LmdbHistoryStore implements HistoryStore {
     this.env = undefined;
     this.topics.clear();
     this.bytes = 0;
+    if (this.syncer !== undefined) clearInterval(this.syncer);
     if (env !== undefined) {
       await this.info.put('store', { ...this.record, clean: true }).catch(() => undefined);
+      // Written to disk before the clean mark counts: a power loss after a clean stop loses nothing.
+      await new Promise<void>((resolve) => syncOf(env)(() => resolve()));
       await env.close();
     }
     this.release();
@@ -493,6 +511,12 @@ function publicationOf(topic: string, offset: number, epoch: string, value: Buff
  * "<pid> <start time>" of a live process ('' when none): the start time (Linux /proc) tells a stale
  * lock from a live one even when the pid was reused, as in a restarted container.
  */
+/** lmdb-js's `sync(callback)` (mdb_env_sync off the main thread), which its typings leave out. */
+function syncOf(env: RootDatabase): (done: (error?: unknown) => void) => void {
+  const withSync = env as unknown as { sync(done: (error?: unknown) => void): void };
+  return (done) => withSync.sync(done);
+}
+
 /** This boot of the machine (Linux); '' elsewhere, where an unclean close is then always suspect. */
 function bootId(): string {
   try {

@@ -138,7 +138,7 @@ async function jetstreamPeer(): Promise<Peer & { server: NatsServer }> {
       for (let i = 0; i < RECOVER / BURST; i++) await burst(`h.${topic}`);
       const t0 = performance.now();
       // What a returning client does: an ordered consumer from the first message of its subject.
-      const consumer = await js.consumers.get('HISTORY', { filter_subjects: [`h.${topic}`], deliver_policy: DeliverPolicy.All });
+      const consumer = await js.consumers.get('HISTORY', { filter_subjects: `h.${topic}`, deliver_policy: DeliverPolicy.All });
       const messages = await consumer.consume();
       let got = 0;
       for await (const m of messages) {
