@@ -59,6 +59,8 @@ interface TopicState {
   ats: number[];
   sizes: number[];
   head: number;
+  /** A write of the topic's record is queued for this turn. */
+  recordQueued?: boolean;
 }
 
 interface TopicRecord {
@@ -296,11 +298,10 @@ export class LmdbHistoryStore implements HistoryStore {
     t.ats.push(now);
     t.sizes.push(value.length);
     this.bytes += value.length;
-    background(this.entries.put([topic, offset], value));
+    const written = this.entries.put([topic, offset], value);
     this.trim(topic, t, now);
     this.enforceBudget(t);
-    // The entry, the removals and the record go into one transaction (all in this turn).
-    const written = this.records.put(topic, recordOf(t));
+    this.queueRecord(topic, t);
     try {
       await written;
       if (this.durability === 'flush') await this.ready.flushed;
@@ -310,6 +311,19 @@ export class LmdbHistoryStore implements HistoryStore {
     }
     if (offset > t.stored) t.stored = offset;
     return new Publication(topic, data, offset, t.epoch, origin, sequence);
+  }
+
+  /**
+   * Writes the topic's record once per turn, after every publish of the turn: a microtask still runs
+   * before lmdb-js commits the turn's batch, so entries and record stay in one transaction.
+   */
+  private queueRecord(topic: string, t: TopicState): void {
+    if (t.recordQueued) return;
+    t.recordQueued = true;
+    queueMicrotask(() => {
+      t.recordQueued = false;
+      if (this.env !== undefined && this.topics.get(topic) === t) background(this.records.put(topic, recordOf(t)));
+    });
   }
 
   /**
