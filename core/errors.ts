@@ -12,7 +12,7 @@ export const ErrorCodes = {
   limit_exceeded: 'A configured count limit was reached (subscriptions, connections...).',
   unsupported: 'The server does not offer this feature here (for example history on this topic).',
   internal: 'The server failed; the command may be retried.',
-  unavailable: 'The cluster cannot take the command right now (its link is down and the publish outbox is full or too old); nothing was done, retry later.',
+  unavailable: 'The cluster or the history store cannot take the command right now (the link is down and the publish outbox is full or too old; the disk is full); nothing was done, retry later.',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

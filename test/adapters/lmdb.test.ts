@@ -82,3 +82,27 @@ describe('lmdb history store: after the machine went down', () => {
     await third.close();
   });
 });
+
+describe('createBroker with history.dir', () => {
+  it('keeps history on disk: a new broker on the same directory resumes the positions; without dir it stays in memory', async () => {
+    const { createBroker } = await import('../../core/index.js');
+    const dir = freshDir();
+    const first = await createBroker({ noServer: true, logger: false, history: { dir } });
+    const a = await first.publish('embedded.t', 'one');
+    await first.publish('embedded.t', 'two');
+    await first.close();
+    const second = await createBroker({ noServer: true, logger: false, history: { dir } });
+    const resumed = await second.history('embedded.t', { since: { offset: a.offset!, epoch: a.epoch! } });
+    expect(resumed.recovered).toBe(true);
+    expect(resumed.publications.map((p) => p.data)).toEqual(['two']);
+    await second.close();
+    const memory = await createBroker({ noServer: true, logger: false });
+    expect((await memory.history('embedded.t', { since: { offset: a.offset!, epoch: a.epoch! } })).recovered).toBe(false);
+    await memory.close();
+  });
+
+  it('refuses history.dir beside a cluster adapter, naming the key', async () => {
+    const { createBroker } = await import('../../core/index.js');
+    await expect(createBroker({ noServer: true, logger: false, adapter: memoryAdapter(), history: { dir: freshDir() } })).rejects.toThrow(/history\.dir: dir keeps history for the built-in memory adapter/);
+  });
+});

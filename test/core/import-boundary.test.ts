@@ -31,7 +31,7 @@ function loadedLibraries(entry: string): string[] {
       await import('${entry}');
       const { createRequire } = await import('node:module');
       const loaded = Object.keys(createRequire(import.meta.url).cache ?? {});
-      const names = loaded.map((p) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(p)?.[1]).filter((n) => n && /^(ws|socket\\.io.*|engine\\.io.*|@nats-io\\/.*|nats)$/.test(n));
+      const names = loaded.map((p) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(p)?.[1]).filter((n) => n && /^(ws|socket\\.io.*|engine\\.io.*|@nats-io\\/.*|nats|lmdb)$/.test(n));
       console.log(JSON.stringify([...new Set(names)]));
     `], { encoding: 'utf8', cwd: process.cwd() });
     return JSON.parse(out.trim().split('\n').pop()!) as string[];
