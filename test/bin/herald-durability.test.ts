@@ -61,7 +61,7 @@ describe('herald binary: durable history', () => {
     run = await startBinary(['--port', '0', '--in-memory'], env, { cwd: memoryCwd });
     expect((await resume(run.port, 'inbox.u1', { offset: first.offset, epoch: first.epoch })).ack.recovered).toBe(false);
     expect(existsSync(join(memoryCwd, 'herald-data'))).toBe(false);
-  }, 60_000);
+  }, 150_000);
 
   it('after kill -9 during a publish stream, every acknowledged publication is there and the store opens cleanly', async () => {
     const dir = freshDataDir();
@@ -105,7 +105,7 @@ describe('herald binary: durable history', () => {
     expect(next).toMatchObject({ ok: true, epoch, offset: kept.offset + 1 });
     await r.close();
     await stop(run.child);
-  }, 60_000);
+  }, 150_000);
 
   it('a full disk answers publishes with the retryable unavailable error and the broker keeps serving', async () => {
     const dir = freshDataDir();
@@ -134,7 +134,7 @@ describe('herald binary: durable history', () => {
     expect(run.child.exitCode).toBeNull();
     await c.close();
     await stop(run.child);
-  }, 60_000);
+  }, 150_000);
 
   it('an unusable data directory is one clear line at start and exit 1', async () => {
     const file = join(freshDataDir(), 'a-file');
@@ -143,5 +143,5 @@ describe('herald binary: durable history', () => {
     expect(failed).toMatch(/binary exited with 1/);
     expect(failed).toMatch(/herald: history directory .*a-file\/data is not usable: .*--data-dir or HERALD_DATA_DIR, or run with --in-memory/);
     expect(failed).not.toMatch(/\n\s+at /);
-  }, 30_000);
+  }, 60_000);
 });

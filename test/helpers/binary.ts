@@ -24,7 +24,7 @@ export function startBinary(args: string[], env: Record<string, string | undefin
   children.push(child);
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`binary did not start: ${lines.join('\n')}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`binary did not start: ${lines.join('\n')}`)), 30_000);
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       for (const line of chunk.split('\n').filter(Boolean)) {
         lines.push(line);
