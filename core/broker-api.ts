@@ -49,7 +49,7 @@ export interface BrokerApi {
   disconnect(target: Target, options?: DisconnectOptions): Promise<ControlResult>;
   subscribe(target: Target, pattern: string, options?: ServerSubscribeOptions): Promise<ControlResult>;
   unsubscribe(target: Target, pattern: string): Promise<ControlResult>;
-  topics(options?: { pattern?: string }): Promise<TopicsResult>;
+  topics(options?: { pattern?: string; limit?: number }): Promise<TopicsResult>;
   info(): Promise<{ nodes: NodeInfo[] }>;
   presenceStats(topic: string): Promise<PresenceStats>;
   history(topic: string, query?: HistoryQuery): Promise<HistoryResult>;

@@ -13,7 +13,7 @@ import type {
   Action, AdapterNode, ClusterAdapter, Connection, Encoder, Handshake, HistoryQuery, HistoryResult, Principal, Transport, TransportHost,
 } from './contracts.js';
 import {
-  broadcastVia, mergeTopics, parseDisconnect, parseIdempotencyKey, parseTarget, parseTopics, presenceStatsOf, reached, runLocal,
+  broadcastVia, mergeTopics, parseDisconnect, parseIdempotencyKey, parseTarget, parseTopics, parseTopicsLimit, presenceStatsOf, reached, runLocal,
   type BroadcastResult, type ControlCommand, type ControlResult, type DisconnectOptions, type NodeControlReply, type NodeInfo,
   type PresenceStats, type PublishOptions, type ServerSubscribeOptions, type Target, type TopicsResult,
 } from './control.js';
@@ -182,11 +182,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     return this.adapter.gatherControl({ op: 'unsubscribe', target: parseTarget(a), topic: assertPattern(b) }).then(reached);
   }
 
-  /** Patterns with subscribers across the cluster (those `pattern` covers), with counts per node. */
-  async topics(options: { pattern?: string } = {}): Promise<TopicsResult> {
+  /** Patterns with subscribers across the cluster (those `pattern` covers), with counts per node; the busiest `limit` (default 1000). */
+  async topics(options: { pattern?: string; limit?: number } = {}): Promise<TopicsResult> {
     const { pattern } = options;
     if (pattern !== undefined && !isPattern(pattern)) throw new HeraldError('invalid_topic', 'pattern is not a valid topic pattern');
-    return mergeTopics(await this.adapter.gatherControl(pattern === undefined ? { op: 'topics' } : { op: 'topics', pattern }));
+    const limit = parseTopicsLimit(options.limit);
+    return mergeTopics(await this.adapter.gatherControl(pattern === undefined ? { op: 'topics', limit } : { op: 'topics', pattern, limit }), limit);
   }
 
   /** Every node of the cluster that answered: id, version, uptime, connections by transport, subscriptions. */

@@ -16,7 +16,7 @@ export type ControlCommand =
   | { readonly op: 'disconnect'; readonly target: Target; readonly code: number; readonly reason: string }
   | { readonly op: 'unsubscribe'; readonly target: Target; readonly topic: string }
   | { readonly op: 'subscribe'; readonly target: Target; readonly topic: string; readonly since?: Position }
-  | { readonly op: 'topics'; readonly pattern?: string }
+  | { readonly op: 'topics'; readonly pattern?: string; readonly limit: number }
   | { readonly op: 'info' };
 
 /** A pattern with local subscribers on one node. */
@@ -43,8 +43,10 @@ export interface NodeControlReply {
   readonly node: string;
   /** disconnect / unsubscribe / subscribe: connections of the target this node acted on. */
   readonly connections?: number;
-  /** topics: this node's patterns (matching the asked pattern) with their subscriber counts. */
+  /** topics: this node's patterns (matching the asked pattern) with their subscriber counts, the busiest `limit`. */
   readonly topics?: TopicCount[];
+  /** topics: the node had more than `limit`. */
+  readonly truncated?: boolean;
   /** info: this node. */
   readonly info?: NodeInfo;
 }
@@ -76,6 +78,8 @@ export interface ControlResult {
 
 export interface TopicsResult {
   readonly topics: { topic: string; subscribers: number; nodes: Record<string, number> }[];
+  /** More patterns than `limit` exist: these are the busiest. */
+  readonly truncated: boolean;
 }
 
 export interface PresenceStats {
@@ -92,6 +96,20 @@ export interface BroadcastResult {
 export const DISCONNECT_CODES: ReadonlySet<number> = new Set([CloseCodes.disconnected, CloseCodes.disconnectedForGood]);
 /** Longest idempotency key, user or client id a command may carry. */
 export const MAX_ID_LENGTH = 256;
+/** Patterns topics() lists by default, and at most (each node answers at most this many: one NATS message). */
+export const DEFAULT_TOPICS_LIMIT = 1000;
+export const MAX_TOPICS_LIMIT = 10_000;
+
+export function parseTopicsLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_TOPICS_LIMIT;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_TOPICS_LIMIT) {
+    throw new HeraldError('bad_request', `limit must be an integer of 1..${MAX_TOPICS_LIMIT}`);
+  }
+  return value;
+}
+
+const busiestFirst = (a: TopicCount, b: TopicCount): number => b.subscribers - a.subscribers || (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0);
+
 /** Most topics one broadcast may name. */
 export const MAX_BROADCAST_TOPICS = 1000;
 
@@ -166,7 +184,9 @@ export function runLocal(node: LocalNode, command: ControlCommand): NodeControlR
           if (command.pattern === undefined || covers(command.pattern, pattern)) counts.set(pattern, (counts.get(pattern) ?? 0) + 1);
         }
       }
-      return { node: node.nodeId, topics: [...counts].map(([topic, subscribers]) => ({ topic, subscribers })) };
+      const all = [...counts].map(([topic, subscribers]) => ({ topic, subscribers }));
+      if (all.length <= command.limit) return { node: node.nodeId, topics: all };
+      return { node: node.nodeId, topics: all.sort(busiestFirst).slice(0, command.limit), truncated: true };
     }
     case 'info': {
       const byTransport: Record<string, number> = {};
@@ -203,7 +223,9 @@ export function parseControlCommand(raw: unknown): ControlCommand {
         : { op: 'subscribe', target: parseTarget(c.target), topic: assertPattern(c.topic), since: parsePosition(c.since, 'since') };
     case 'topics':
       if (c.pattern !== undefined && !isPattern(c.pattern)) throw new HeraldError('invalid_topic', 'pattern is not a valid topic pattern');
-      return c.pattern === undefined ? { op: 'topics' } : { op: 'topics', pattern: c.pattern as string };
+      return c.pattern === undefined
+        ? { op: 'topics', limit: parseTopicsLimit(c.limit) }
+        : { op: 'topics', pattern: c.pattern as string, limit: parseTopicsLimit(c.limit) };
     case 'info':
       return { op: 'info' };
     default:
@@ -223,7 +245,7 @@ export function reached(replies: readonly NodeControlReply[]): ControlResult {
 }
 
 /** Merges every node's topic counts. */
-export function mergeTopics(replies: readonly NodeControlReply[]): TopicsResult {
+export function mergeTopics(replies: readonly NodeControlReply[], limit: number): TopicsResult {
   const merged = new Map<string, { topic: string; subscribers: number; nodes: Record<string, number> }>();
   for (const r of replies) {
     for (const t of r.topics ?? []) {
@@ -233,7 +255,13 @@ export function mergeTopics(replies: readonly NodeControlReply[]): TopicsResult 
       m.nodes[r.node] = t.subscribers;
     }
   }
-  return { topics: [...merged.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0)) };
+  let topics = [...merged.values()];
+  let truncated = replies.some((r) => r.truncated === true);
+  if (topics.length > limit) {
+    topics = topics.sort(busiestFirst).slice(0, limit);
+    truncated = true;
+  }
+  return { topics: topics.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0)), truncated };
 }
 
 export function presenceStatsOf(entries: readonly PresenceEntry[]): PresenceStats {

@@ -280,7 +280,17 @@ describe('broadcast, idempotent publish, topics, info, presence stats', () => {
         { topic: 'games.chess', subscribers: 1, nodes: { 'node-b': 1 } },
         { topic: 'lobby', subscribers: 3, nodes: { 'node-a': 1, 'node-b': 2 } },
       ],
+      truncated: false,
     });
+    // Bounded: the busiest patterns first (ties by name), and it says so.
+    expect(await b.broker.topics({ limit: 2 })).toEqual({
+      topics: [
+        { topic: 'games.*', subscribers: 1, nodes: { 'node-a': 1 } },
+        { topic: 'lobby', subscribers: 3, nodes: { 'node-a': 1, 'node-b': 2 } },
+      ],
+      truncated: true,
+    });
+    await expect(a.broker.topics({ limit: 0 })).rejects.toSatisfy((e: unknown) => e instanceof HeraldError && e.code === 'bad_request');
     expect((await b.broker.topics({ pattern: 'games.>' })).topics.map((t) => t.topic)).toEqual(['games.*', 'games.chess']);
     await expect(a.broker.topics({ pattern: 'a..b' })).rejects.toSatisfy((e: unknown) => e instanceof HeraldError && e.code === 'invalid_topic');
 

@@ -144,7 +144,9 @@ describe('nats: control commands reach both nodes', () => {
     const g = await wsAs(b, 'gus');
     for (const c of [f1, f2, g]) await c.request('sub', { topic: 'hall' });
     await g.request('sub', { topic: 'hall.*' });
-    expect(await a.broker.topics({ pattern: 'hall.>' })).toEqual({ topics: [{ topic: 'hall.*', subscribers: 1, nodes: { [b.broker.nodeId]: 1 } }] });
+    expect(await a.broker.topics({ pattern: 'hall.>' })).toEqual({ topics: [{ topic: 'hall.*', subscribers: 1, nodes: { [b.broker.nodeId]: 1 } }], truncated: false });
+    // The limit travels to the other node too: each answers its busiest, the merge keeps the busiest.
+    expect(await a.broker.topics({ limit: 1 })).toEqual({ topics: [{ topic: 'hall', subscribers: 3, nodes: { [a.broker.nodeId]: 1, [b.broker.nodeId]: 2 } }], truncated: true });
     const all = await b.broker.topics();
     expect(all.topics.find((t) => t.topic === 'hall')).toEqual({ topic: 'hall', subscribers: 3, nodes: { [a.broker.nodeId]: 1, [b.broker.nodeId]: 2 } });
     const { nodes } = await a.broker.info();

@@ -4,7 +4,7 @@
  *   POST <prefix>/disconnect  {"user"|"client","code"?,"reason"?}          -> {"ok":true,"connections","nodes"}
  *   POST <prefix>/unsubscribe {"user"|"client","topic"}                    -> {"ok":true,"connections","nodes"}
  *   POST <prefix>/subscribe   {"user"|"client","topic","since"?}           -> {"ok":true,"connections","nodes"}
- *   GET  <prefix>/topics?pattern=                                          -> {"ok":true,"topics":[...]}
+ *   GET  <prefix>/topics?pattern=&limit=                                   -> {"ok":true,"topics":[...],"truncated"}
  *   GET  <prefix>/info                                                     -> {"ok":true,"nodes":[...]}
  *   GET  <prefix>/presence-stats/<topic>                                   -> {"ok":true,"clients","users"}
  * Every one needs an API key or a JWT with `admin: true` (adminAuthorizer): never anonymous.
@@ -61,7 +61,9 @@ export const CONTROL_ROUTES: Readonly<Record<string, ControlRoute>> = {
     method: 'GET',
     run: (broker, _body, url) => {
       const pattern = url.searchParams.get('pattern');
-      return broker.topics(pattern === null || pattern === '' ? {} : { pattern });
+      const limit = url.searchParams.get('limit');
+      if (limit !== null && !/^\d{1,6}$/.test(limit)) throw new HeraldError('bad_request', 'limit must be a positive integer');
+      return broker.topics({ ...(pattern === null || pattern === '' ? {} : { pattern }), ...(limit === null ? {} : { limit: Number(limit) }) });
     },
   },
   info: {

@@ -107,7 +107,8 @@ describe('http control routes', () => {
     await sub.waitForMessages(4);
     expect(sub.messages().map((m) => [m.topic, m.data])).toEqual([['feed.x', 'hi'], ['feed.y', 'hi'], ['feed.x', 'once'], ['feed.y', 'marker']]);
 
-    expect((await call(a, 'GET', 'topics?pattern=feed.x')).json).toEqual({ ok: true, topics: [{ topic: 'feed.x', subscribers: 1, nodes: { nb: 1 } }] });
+    expect((await call(a, 'GET', 'topics?pattern=feed.x')).json).toEqual({ ok: true, topics: [{ topic: 'feed.x', subscribers: 1, nodes: { nb: 1 } }], truncated: false });
+    expect((await call(a, 'GET', 'topics?limit=1')).json).toEqual({ ok: true, topics: [{ topic: 'feed.*', subscribers: 1, nodes: { nb: 1 } }], truncated: true });
     expect((await call(a, 'GET', 'topics')).json.topics.map((t: { topic: string }) => t.topic)).toEqual(['feed.*', 'feed.x']);
     const info = (await call(a, 'GET', 'info')).json;
     expect(info.nodes.map((n: { id: string; connections: number }) => [n.id, n.connections])).toEqual([['na', 0], ['nb', 1]]);
@@ -129,6 +130,8 @@ describe('http control routes', () => {
     await bad('POST', 'broadcast', { topics: ['a'] }, 400, 'bad_request');
     await bad('POST', 'publish', { topic: 'a', data: 1, idempotencyKey: 7 }, 400, 'bad_request');
     await bad('GET', 'topics?pattern=a..b', undefined, 400, 'invalid_topic');
+    await bad('GET', 'topics?limit=-1', undefined, 400, 'bad_request');
+    await bad('GET', 'topics?limit=100000', undefined, 400, 'bad_request');
     await bad('GET', 'presence-stats/a.*', undefined, 400, 'invalid_topic');
     const wrongMethod = await call(a, 'GET', 'disconnect');
     expect(wrongMethod.status).toBe(405);
