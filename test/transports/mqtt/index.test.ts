@@ -152,6 +152,24 @@ describe('MQTT transport with mqtt.js', () => {
     expect(freshGot).toEqual([]);
   });
 
+  it('a subscription the application drops (broker.unsubscribe) is not made again when the session resumes', async () => {
+    const b = await start({}, { hooks: jwtAuth({ secret: SECRET }) });
+    const password = await token({ sub: 'zoe', subscribe: ['>'], publish: ['>'] });
+    const options = { protocolVersion: 5 as const, clientId: 'zoe-1', clean: false, username: 'zoe', password, properties: { sessionExpiryInterval: 60 } };
+    const first = await connectMqtt(b.tcp, options);
+    await first.subscribeAsync({ 'keep/me': { qos: 1 }, 'drop/me': { qos: 1 } });
+    expect(await b.broker.unsubscribe({ user: 'zoe' }, 'drop.me')).toMatchObject({ connections: 1 });
+    await first.endAsync();
+    await b.broker.publish('drop.me', 'missed, not wanted');
+    await b.broker.publish('keep.me', 'missed, wanted');
+    const again = await connectMqtt(b.tcp, options);
+    await until(() => again.got.length >= 1, 'the kept subscription to replay');
+    await b.broker.publish('drop.me', 'live, not wanted');
+    await b.broker.publish('keep.me', 'live, wanted');
+    await until(() => again.got.length >= 2, 'the live publication');
+    expect(again.got.map((m) => m.payload)).toEqual(['missed, wanted', 'live, wanted']);
+  });
+
   it('says sessionPresent only when a session was kept', async () => {
     const b = await start();
     const raw = await RawMqtt.open(b.mqttPort);
