@@ -23,6 +23,7 @@ import type { ResolvedOptions } from './options.js';
 import { assertDepth, type Position, type PresenceEntry } from './protocol.js';
 import { Publication } from './publication.js';
 import { PrincipalRates } from './limits/message-rate.js';
+import { LogLimiter } from './log-limiter.js';
 import { Router } from './router.js';
 import { Session, type Subscription } from './session.js';
 import type { SessionHost, SubscribeOutcome } from './session-host.js';
@@ -49,6 +50,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   readonly hasAuthenticate: boolean;
   readonly hasAuthorize: boolean;
   readonly rates: PrincipalRates;
+  /** For log lines clients can cause: a few per kind and window, then a count of the rest. */
+  readonly limitedLog: LogLimiter;
 
   private readonly adapter: ClusterAdapter;
   private readonly transports: readonly Transport[];
@@ -84,6 +87,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     this.hasAuthenticate = options.hooks.authenticate !== undefined;
     this.hasAuthorize = options.hooks.authorize !== undefined;
     this.rates = new PrincipalRates(options.limits);
+    this.limitedLog = new LogLimiter(logger);
   }
 
   /** Starts the adapter, attaches transports, then listens (port mode). createBroker() calls it. */
@@ -291,7 +295,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   slowConsumer(session: Session, dropped: number): void {
     this.counters.slowConsumerCloses++;
     this.counters.droppedMessages += dropped;
-    this.logger.warn({ session: session.id }, 'slow consumer closed');
+    this.limitedLog.warn({ session: session.id }, 'slow consumer closed');
   }
 
   recovery(complete: boolean): void {
@@ -305,7 +309,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
 
   encodeFailed(session: Session, pub: Publication, err: unknown): void {
     this.counters.encodeFailures++;
-    this.logger.error({ err, session: session.id, transport: session.transport, topic: pub.topic }, 'publication could not be encoded for this subscriber: skipped for it alone');
+    this.limitedLog.error({ err, session: session.id, transport: session.transport, topic: pub.topic }, 'publication could not be encoded for this subscriber: skipped for it alone');
   }
 
   // ------------------------------------------------------------------ sessions

@@ -7,6 +7,7 @@ import type { Position, PresenceEntry } from './protocol.js';
 import type { Publication } from './publication.js';
 import type { Session, Subscription } from './session.js';
 import type { PrincipalRates } from './limits/message-rate.js';
+import type { LogLimiter } from './log-limiter.js';
 
 export interface SubscribeOutcome {
   /** The topic's position now (literal topics). */
@@ -23,6 +24,8 @@ export interface SessionHost {
   readonly hasAuthorize: boolean;
   /** The per-principal message rate shared by every session and the HTTP API. */
   readonly rates: PrincipalRates;
+  /** Log lines a client can cause go here (rate-limited per kind). */
+  readonly limitedLog: LogLimiter;
   authenticate(handshake: Handshake): Principal | null | Promise<Principal | null>;
   authorize(principal: Principal, action: Action, topic: string): boolean | Promise<boolean>;
   publish(topic: string, data: unknown): Promise<PublishResult>;

@@ -240,7 +240,7 @@ export class Session {
     if (this.closed) return;
     this.answerSubscribes();
     const error = toHeraldError(err);
-    if (error.code === 'internal') this.host.logger.error({ err, session: this.id }, 'command failed');
+    if (error.code === 'internal') this.host.limitedLog.error({ err, session: this.id }, 'command failed');
     const id = commandId(raw);
     this.send(id === undefined ? { op: 'error', error: error.toJSON() } : { id, ok: false, error: error.toJSON() });
     if (error.code === 'bad_request' || error.code === 'invalid_topic') {

@@ -4,6 +4,8 @@
  * encoder cannot encode (an application raised maxDepth) is skipped for that subscriber alone,
  * logged and counted, and a subscribe whose replay holds it still answers and then receives live.
  */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, until } from '../helpers/broker.js';
 import { closeSocketIoClients, connectSocketIo } from '../helpers/socketio-client.js';
@@ -67,6 +69,23 @@ describe('poison payloads', () => {
     const after = b.broker.stats();
     expect(after.encodeFailures - before.encodeFailures).toBe(1);
     expect(after.deliveries - before.deliveries).toBe(4 + 3); // only what was delivered counts
+  });
+
+  it('a stream of unencodable publications writes a bounded number of error lines', async () => {
+    let errors = 0;
+    const sink = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n')) if (l && JSON.parse(l).level >= 50) errors++; done(); } });
+    const b = await startBroker({ limits: { maxDepth: 100_000 }, logger: pino({ level: 'info' }, sink) });
+    const c = await b.client('msgpack');
+    await c.request('sub', { topic: 'room' });
+    const poison = nested(1750);
+    const started = Date.now();
+    for (let i = 0; i < 100; i++) await b.broker.publish('room', poison);
+    await b.broker.publish('room', 'after');
+    await c.waitForMessages(1, 'room');
+    expect(b.broker.stats().encodeFailures).toBe(100);
+    expect(errors).toBeGreaterThan(0);
+    // 10 lines per kind per 10 s window (a loaded machine may need more than one window).
+    expect(errors).toBeLessThanOrEqual(10 * (1 + Math.floor((Date.now() - started) / 10_000)));
   });
 
   it('a sub with since over an unencodable publication answers recovered:false, keeps no recovery buffer and then receives live', async () => {

@@ -14,6 +14,7 @@ import type { Action, Principal, Transport, TransportHost } from '../../core/con
 import { apiKeyChecker } from '../../core/auth/api-key.js';
 import { adminAuthorizer, requestAuthorizer } from '../../core/auth/request.js';
 import { HeraldError } from '../../core/errors.js';
+import { LogLimiter } from '../../core/log-limiter.js';
 import { MAX_HISTORY_LIMIT, parsePosition } from '../../core/protocol.js';
 import { assertTopic } from '../../core/topic.js';
 import { handshakeOf } from '../shared/handshake.js';
@@ -61,6 +62,8 @@ export class HttpApiTransport implements Transport {
   private readonly prefix: string;
   private readonly healthz: string | false;
   private check: Check;
+  /** Failures clients can cause are logged a few times per window (core/log-limiter.ts). */
+  private errors: LogLimiter | undefined;
   private readonly custom: boolean;
   private readonly apiKeys: readonly string[] | undefined;
   private adminGuard: AdminGuard | undefined;
@@ -77,6 +80,7 @@ export class HttpApiTransport implements Transport {
   }
 
   attach(host: TransportHost): void {
+    this.errors = new LogLimiter(host.logger);
     if (!this.custom) {
       // The broker's hooks are only known now; same rules as every session, plus API keys.
       const authorize = requestAuthorizer(host.options.hooks, this.apiKeys?.length ? apiKeyChecker(this.apiKeys) : undefined);
@@ -126,7 +130,7 @@ export class HttpApiTransport implements Transport {
         // A client that gave up mid-upload is no server failure: debug, so it cannot fill the log.
         if (!(err instanceof HeraldError)) {
           if (!req.complete) host.logger.debug({ err: (err as Error)?.message }, 'http api upload aborted by the client');
-          else host.logger.error({ err }, 'http api request failed');
+          else this.errors!.error({ err }, 'http api request failed');
         }
         sendError(res, err);
       },
