@@ -18,12 +18,14 @@ export class Subjects {
   readonly stream: string;
 
   constructor(prefix: string, stream?: string) {
-    if (!/^[A-Za-z0-9_\-:@=+~]+(\.[A-Za-z0-9_\-:@=+~]+)*$/.test(prefix)) {
-      throw new Error(`nats adapter: prefix ${JSON.stringify(prefix)} must be dot-separated subject tokens without wildcards`);
+    // One token: two clusters with prefixes `herald` and `herald.t` would share subjects (the
+    // second's `herald.t.t.x` is the first's topic `t.x`). Letters, digits, `_` and `-` only, so
+    // the stream and bucket names made from it cannot collide either.
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
+      throw new Error(`nats adapter: prefix ${JSON.stringify(prefix)} must be one subject token of 1-64 letters, digits, _ or - (no dots: prefixes must not nest)`);
     }
     this.prefix = prefix;
-    // Stream names may not contain '.', '*', '>' or whitespace.
-    this.stream = stream ?? `${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}_history`;
+    this.stream = stream ?? `${prefix}_history`;
   }
 
   /** Where live copies of publications on `topicOrPattern` travel. */
