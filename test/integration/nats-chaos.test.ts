@@ -37,8 +37,8 @@ async function client(n: Running): Promise<TestClient> {
   return c;
 }
 
-/** How long the chaos runs (the issue asks for about a minute; ~30 s keeps `npm test` short). */
-const CHAOS_MS = 30_000;
+/** How long the chaos runs: about a minute, as the issue asks (it runs beside other files, so `npm test` stays near 3 min). */
+const CHAOS_MS = 60_000;
 const RATE = 50;
 const TOPIC = 'chaos.seq';
 
