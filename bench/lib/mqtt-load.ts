@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { serve } from './child-runtime.js';
 import { sleep } from './stats.js';
+import type { ConnectParams } from './load-client.js';
 
 const PUBLISH = 3;
 const SUBACK = 9;
@@ -68,16 +69,8 @@ function open(host: string, port: number, localAddress: string, clientId: string
   });
 }
 
-export interface MqttConnectParams {
-  tag: string;
-  host: string;
-  port: number;
-  count: number;
-  topic: string;
-  sourceFirst: number;
-  sourceCount: number;
-  concurrency?: number;
-}
+/** The WebSocket load client's connect parameters, with MQTT as the only dialect. */
+export type MqttConnectParams = Omit<ConnectParams, 'dialect'>;
 
 async function connectGroup(p: MqttConnectParams): Promise<{ connected: number }> {
   const group: Group = groups.get(p.tag) ?? { sockets: [], received: 0 };
