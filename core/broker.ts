@@ -8,14 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { BrokerApi, BrokerStats, PublishResult } from './broker-api.js';
 import type {
-  Action, AdapterNode, ClusterAdapter, Connection, Encoder, Handshake, HistoryQuery, HistoryResult, Principal, Transport, TransportHost,
+  Action, AdapterNode, BroadcastResult, BrokerApi, BrokerStats, ClusterAdapter, Connection, ControlCommand, ControlResult, DisconnectOptions, Encoder,
+  Handshake, HistoryQuery, HistoryResult, Limits, NodeControlReply, NodeInfo, PresenceStats, Principal, PublishOptions, PublishResult,
+  ServerSubscribeOptions, Target, TopicsResult, Transport, TransportHost,
 } from './contracts.js';
 import {
   broadcastVia, mergeTopics, parseDisconnect, parseIdempotencyKey, parseTarget, parseTopics, parseTopicsLimit, presenceStatsOf, reached, runLocal,
-  type BroadcastResult, type ControlCommand, type ControlResult, type DisconnectOptions, type NodeControlReply, type NodeInfo,
-  type PresenceStats, type PublishOptions, type ServerSubscribeOptions, type Target, type TopicsResult,
 } from './control.js';
 import { CloseCodes, HeraldError } from './errors.js';
 import type { HttpHost } from './http-host.js';
@@ -25,8 +24,8 @@ import { Publication } from './publication.js';
 import { PrincipalRates } from './limits/message-rate.js';
 import { LogLimiter } from './log-limiter.js';
 import { Router } from './router.js';
-import { Session, type Subscription } from './session.js';
-import type { SessionHost, SubscribeOutcome } from './session-host.js';
+import { Session } from './session.js';
+import type { SessionHost, SubscribeOutcome, Subscription } from './session-host.js';
 import { assertPattern, assertTopic, covers, isPattern, matches } from './topic.js';
 import { VERSION } from './version.js';
 
@@ -42,11 +41,11 @@ export interface BrokerEvents {
   publish: [publication: Publication];
 }
 
-export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, SessionHost {
+export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, SessionHost<Session> {
   readonly nodeId: string;
   readonly options: ResolvedOptions;
   readonly logger: Logger;
-  readonly limits: ResolvedOptions['limits'];
+  readonly limits: Limits;
   readonly hasAuthenticate: boolean;
   readonly hasAuthorize: boolean;
   readonly rates: PrincipalRates;

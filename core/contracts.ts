@@ -1,16 +1,17 @@
 /**
  * The plugin contracts (docs/architecture.md). Everything a transport or a cluster adapter may rely on is
  * here; the rest of core/ is private to the broker.
+ *
+ * A leaf: it imports types only, and only from modules that import nothing of core/ themselves
+ * (messages.ts, errors.ts, publication.ts), so every other module may import it without a circle
+ * (test/core/import-boundary.test.ts keeps it so).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { HeraldError } from './errors.js';
+import type { Position, PresenceEntry, ServerMessage } from './messages.js';
 import type { Chunk, Publication } from './publication.js';
-import type { Position, PresenceEntry, ServerMessage } from './protocol.js';
-import type { Session } from './session.js';
-import type { BrokerApi } from './broker-api.js';
-import type { ResolvedOptions } from './options.js';
-import type { ControlCommand, NodeControlReply } from './control.js';
 
 // ---------------------------------------------------------------- transports
 
@@ -27,13 +28,45 @@ export interface Transport {
 export interface TransportHost {
   readonly broker: BrokerApi;
   readonly logger: Logger;
-  readonly options: ResolvedOptions;
+  readonly options: TransportSettings;
   /** Creates the session of a new connection. The transport then feeds it decoded frames. */
-  open(connection: Connection, handshake: Handshake, encoder: Encoder): Session;
+  open(connection: Connection, handshake: Handshake, encoder: Encoder): SessionHandle;
   /** Claims HTTP upgrades on `path` (exact match, query ignored). */
   onUpgrade(path: string, handler: UpgradeHandler): void;
   /** Claims HTTP requests on `path`: exact match, or a prefix when it ends with '/'. */
   onRequest(path: string, handler: RequestHandler): void;
+}
+
+/** The broker's resolved settings a transport may read (core/options.ts fills them, with defaults). */
+export interface TransportSettings {
+  readonly limits: Limits;
+  readonly history: HistorySettings;
+  readonly hooks: Hooks;
+  /** The address the owned server binds (port mode). */
+  readonly host?: string;
+  /** The cluster adapter given to the broker; undefined: the built-in memory adapter. */
+  readonly adapter?: ClusterAdapter;
+}
+
+/** A client connection's session as its transport drives it (core/session.ts). */
+export interface SessionHandle {
+  /** The client id (presence, broker.disconnect({client})). */
+  readonly id: string;
+  readonly transport: string;
+  /** Undefined until authenticated. */
+  readonly principal: Principal | undefined;
+  readonly handshake: Handshake;
+  /** The patterns it is subscribed to, by pattern. */
+  readonly subscriptions: ReadonlyMap<string, unknown>;
+  readonly isClosed: boolean;
+  /** Feeds one decoded client message (any value: it is validated by the session). */
+  handle(raw: unknown): void;
+  /** Reports an inbound frame the transport could not decode (counts as a protocol error). */
+  reject(error: HeraldError): void;
+  /** Server-side close: flushes what is queued, closes the connection with `code`, frees the session. */
+  close(code: number, reason: string): void;
+  /** The transport reports that the connection is gone (1006 when it has no close code). */
+  disconnected(code?: number): void;
 }
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -80,6 +113,187 @@ export interface Handshake {
   readonly canSendAuth?: boolean;
 }
 
+// ---------------------------------------------------------------- settings
+// Declared here so that plugins need not import options.ts; its zod schema must produce exactly
+// these (test/core/options.test.ts checks both directions). Meanings and defaults: core/options.ts.
+
+export interface Limits {
+  maxPayload: number;
+  maxDepth: number;
+  outboundBytes: number;
+  maxSubscriptions: number;
+  protocolErrors: number;
+  pendingCommands: number;
+  authTimeout: number;
+  pingInterval: number;
+  messageRate: number;
+  messageBurst: number;
+  principalRate: number;
+  principalBurst: number;
+  rateLimitStrikes: number;
+  connectionsPerIp: number;
+  connectionRate: number;
+  connectionBurst: number;
+  exemptLoopback: boolean;
+  headersTimeout: number;
+  requestTimeout: number;
+}
+
+export interface HistorySettings {
+  size: number;
+  ttl: number;
+  /** Patterns of the topics that keep history. */
+  topics: string[];
+  maxTopics: number;
+  maxBytes: number;
+  dir?: string | undefined;
+  durability: 'commit' | 'flush';
+}
+
+// ---------------------------------------------------------------- broker API
+
+export interface PublishResult {
+  /** Present when the topic keeps history. */
+  offset?: number;
+  epoch?: string;
+}
+
+export interface BrokerStats {
+  connections: number;
+  connectionsByTransport: Record<string, number>;
+  /** Distinct patterns with a local subscriber. */
+  topics: number;
+  subscriptions: number;
+  /** Publications accepted on this node (from its clients or application code). */
+  publicationsIn: number;
+  /** Publications accepted by other nodes and handed to this one by the cluster adapter. */
+  publicationsFromCluster: number;
+  /** Publications queued to sessions (one per matching session). */
+  deliveries: number;
+  slowConsumerCloses: number;
+  /** Sessions closed with 4008 because the cluster link broke and they may have missed publications. */
+  /** Subscriptions dropped with an `unsub` push (reason `gap`) because publications on them may have been missed. */
+  gapUnsubscribes: number;
+  /** Publications a subscriber's encoder could not encode: skipped for that subscriber alone. */
+  encodeFailures: number;
+  /** Messages discarded because their session was closed as a slow consumer (queued or held while recovering). */
+  droppedMessages: number;
+  /** Subscribes with `since` answered recovered:true / recovered:false. */
+  recoveriesComplete: number;
+  recoveriesIncomplete: number;
+  /** Sessions whose credentials were refused (authenticate hook threw or returned null to `auth`). */
+  authFailures: number;
+  /** Closed sessions by close code (1001, 4001, 4008...; 1000/1005/1006 when the client went away). */
+  disconnectsByCode: Record<string, number>;
+}
+
+export interface BrokerApi {
+  readonly nodeId: string;
+  /** Publishes from application code (no authorization). Throws invalid_topic for a bad topic. */
+  publish(topic: string, data: unknown, options?: PublishOptions): Promise<PublishResult>;
+  /** The rest acts on every node of the cluster (core/control.ts). */
+  broadcast(topics: readonly string[], data: unknown, options?: PublishOptions): Promise<BroadcastResult>;
+  disconnect(target: Target, options?: DisconnectOptions): Promise<ControlResult>;
+  subscribe(target: Target, pattern: string, options?: ServerSubscribeOptions): Promise<ControlResult>;
+  unsubscribe(target: Target, pattern: string): Promise<ControlResult>;
+  topics(options?: { pattern?: string; limit?: number }): Promise<TopicsResult>;
+  info(): Promise<{ nodes: NodeInfo[] }>;
+  presenceStats(topic: string): Promise<PresenceStats>;
+  history(topic: string, query?: HistoryQuery): Promise<HistoryResult>;
+  presence(topic: string): Promise<PresenceEntry[]>;
+  /** The topic's position now. */
+  position(topic: string): Promise<Position | undefined>;
+  stats(): BrokerStats;
+  /**
+   * Charges one command or request to its principal's rate (limits.principalRate), shared with that
+   * principal's sessions; false when over it (answer `rate_limited`). `principal` undefined: anonymous.
+   */
+  chargeRate(principal: Principal | undefined, remoteAddress: string): boolean;
+}
+
+/** Whose connections a command acts on: every connection of a user, or one connection (its client id). */
+export type Target = { readonly user: string } | { readonly client: string };
+
+export type ControlCommand =
+  | { readonly op: 'disconnect'; readonly target: Target; readonly code: number; readonly reason: string }
+  | { readonly op: 'unsubscribe'; readonly target: Target; readonly topic: string }
+  | { readonly op: 'subscribe'; readonly target: Target; readonly topic: string; readonly since?: Position }
+  | { readonly op: 'topics'; readonly pattern?: string; readonly limit: number }
+  | { readonly op: 'info' };
+
+/** A pattern with local subscribers on one node. */
+export interface TopicCount {
+  readonly topic: string;
+  readonly subscribers: number;
+}
+
+/** One node as `info()` lists it. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly version: string;
+  /** Milliseconds since the broker started. */
+  readonly uptime: number;
+  readonly connections: number;
+  readonly connectionsByTransport: Record<string, number>;
+  readonly subscriptions: number;
+  /** Distinct patterns with a local subscriber. */
+  readonly topics: number;
+}
+
+/** What one node answers to a control command. */
+export interface NodeControlReply {
+  readonly node: string;
+  /** disconnect / unsubscribe / subscribe: connections of the target this node acted on. */
+  readonly connections?: number;
+  /** topics: this node's patterns (matching the asked pattern) with their subscriber counts, the busiest `limit`. */
+  readonly topics?: TopicCount[];
+  /** topics: the node had more than `limit`. */
+  readonly truncated?: boolean;
+  /** info: this node. */
+  readonly info?: NodeInfo;
+}
+
+export interface PublishOptions {
+  /**
+   * A publish with a key already used within `control.idempotencyWindow` (any node of the cluster)
+   * is not delivered again and answers with the first one's offset and epoch.
+   */
+  readonly idempotencyKey?: string;
+}
+
+export interface DisconnectOptions {
+  /** 4002 (default: the client may reconnect) or 4003 (it must not; the Herald client stops). */
+  readonly code?: number;
+  readonly reason?: string;
+}
+
+export interface ServerSubscribeOptions {
+  /** Recover from this position, like a client's `sub` with `since` (literal topics). */
+  readonly since?: Position;
+}
+
+/** Connections reached on each node, and in all. */
+export interface ControlResult {
+  readonly connections: number;
+  readonly nodes: Record<string, number>;
+}
+
+export interface TopicsResult {
+  readonly topics: { topic: string; subscribers: number; nodes: Record<string, number> }[];
+  /** More patterns than `limit` exist: these are the busiest. */
+  readonly truncated: boolean;
+}
+
+export interface PresenceStats {
+  readonly clients: number;
+  readonly users: number;
+}
+
+export interface BroadcastResult {
+  /** One reply per topic, in the order given: its own offset and epoch when it keeps history. */
+  readonly results: { topic: string; offset?: number; epoch?: string }[];
+}
+
 // ---------------------------------------------------------------- auth hooks
 
 /** Who a session acts for. */
@@ -116,7 +330,7 @@ export interface AdapterNode {
   readonly id: string;
   readonly logger: Logger;
   /** Which topics keep history, how much and how long: every adapter honours the same settings. */
-  readonly history: ResolvedOptions['history'];
+  readonly history: HistorySettings;
   /** Idempotency keys an adapter that keeps them in memory remembers at most (control.maxIdempotencyKeys). */
   readonly maxIdempotencyKeys: number;
   /** Hands a publication accepted by another node to this node's subscribers. */
@@ -159,7 +373,7 @@ export interface HistoryResult {
 }
 
 /** The history settings a store keeps to (broker option `history`): size and age per topic, topic count. */
-export type HistoryBounds = Pick<ResolvedOptions['history'], 'size' | 'ttl' | 'maxTopics' | 'maxBytes'>;
+export type HistoryBounds = Pick<HistorySettings, 'size' | 'ttl' | 'maxTopics' | 'maxBytes'>;
 
 /**
  * Where an adapter without history of its own (the memory adapter) keeps the publications of topics

@@ -4,93 +4,14 @@
  * Centrifugo's server API. Every command goes to every node through the adapter (gatherControl);
  * each node runs it on its own sessions (runLocal) and answers with what it did.
  */
+import type {
+  BroadcastResult, ControlCommand, ControlResult, DisconnectOptions, NodeControlReply, PresenceStats, PublishOptions, Target, TopicCount, TopicsResult,
+} from './contracts.js';
 import { CloseCodes, HeraldError } from './errors.js';
-import { parsePosition, type Position, type PresenceEntry } from './protocol.js';
+import type { Position, PresenceEntry } from './messages.js';
+import { parsePosition } from './protocol.js';
 import type { Session } from './session.js';
 import { assertPattern, assertTopic, covers, isPattern } from './topic.js';
-
-/** Whose connections a command acts on: every connection of a user, or one connection (its client id). */
-export type Target = { readonly user: string } | { readonly client: string };
-
-export type ControlCommand =
-  | { readonly op: 'disconnect'; readonly target: Target; readonly code: number; readonly reason: string }
-  | { readonly op: 'unsubscribe'; readonly target: Target; readonly topic: string }
-  | { readonly op: 'subscribe'; readonly target: Target; readonly topic: string; readonly since?: Position }
-  | { readonly op: 'topics'; readonly pattern?: string; readonly limit: number }
-  | { readonly op: 'info' };
-
-/** A pattern with local subscribers on one node. */
-export interface TopicCount {
-  readonly topic: string;
-  readonly subscribers: number;
-}
-
-/** One node as `info()` lists it. */
-export interface NodeInfo {
-  readonly id: string;
-  readonly version: string;
-  /** Milliseconds since the broker started. */
-  readonly uptime: number;
-  readonly connections: number;
-  readonly connectionsByTransport: Record<string, number>;
-  readonly subscriptions: number;
-  /** Distinct patterns with a local subscriber. */
-  readonly topics: number;
-}
-
-/** What one node answers to a control command. */
-export interface NodeControlReply {
-  readonly node: string;
-  /** disconnect / unsubscribe / subscribe: connections of the target this node acted on. */
-  readonly connections?: number;
-  /** topics: this node's patterns (matching the asked pattern) with their subscriber counts, the busiest `limit`. */
-  readonly topics?: TopicCount[];
-  /** topics: the node had more than `limit`. */
-  readonly truncated?: boolean;
-  /** info: this node. */
-  readonly info?: NodeInfo;
-}
-
-export interface PublishOptions {
-  /**
-   * A publish with a key already used within `control.idempotencyWindow` (any node of the cluster)
-   * is not delivered again and answers with the first one's offset and epoch.
-   */
-  readonly idempotencyKey?: string;
-}
-
-export interface DisconnectOptions {
-  /** 4002 (default: the client may reconnect) or 4003 (it must not; the Herald client stops). */
-  readonly code?: number;
-  readonly reason?: string;
-}
-
-export interface ServerSubscribeOptions {
-  /** Recover from this position, like a client's `sub` with `since` (literal topics). */
-  readonly since?: Position;
-}
-
-/** Connections reached on each node, and in all. */
-export interface ControlResult {
-  readonly connections: number;
-  readonly nodes: Record<string, number>;
-}
-
-export interface TopicsResult {
-  readonly topics: { topic: string; subscribers: number; nodes: Record<string, number> }[];
-  /** More patterns than `limit` exist: these are the busiest. */
-  readonly truncated: boolean;
-}
-
-export interface PresenceStats {
-  readonly clients: number;
-  readonly users: number;
-}
-
-export interface BroadcastResult {
-  /** One reply per topic, in the order given: its own offset and epoch when it keeps history. */
-  readonly results: { topic: string; offset?: number; epoch?: string }[];
-}
 
 /** Close codes broker.disconnect() may use. */
 export const DISCONNECT_CODES: ReadonlySet<number> = new Set([CloseCodes.disconnected, CloseCodes.disconnectedForGood]);

@@ -12,8 +12,8 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
 }
 
 export { Broker, type BrokerEvents } from './broker.js';
-export type { BrokerApi, BrokerStats, PublishResult } from './broker-api.js';
 export type {
+  BrokerApi, BrokerStats, PublishResult, Limits, HistorySettings, TransportSettings, SessionHandle,
   Action, AdapterNode, ClusterAdapter, ClusterAdapterStats, Connection, Encoder, Handshake, Hooks, HistoryBounds, HistoryQuery, HistoryResult, HistoryStore, HistoryStoreStats, Principal,
   RequestHandler, Transport, TransportHost, UpgradeHandler,
 } from './contracts.js';

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { ClusterAdapter, Hooks, Transport } from './contracts.js';
+import type { ClusterAdapter, HistorySettings, Hooks, Limits, Transport } from './contracts.js';
 import { normaliseOrigin } from './origins.js';
 import { isPattern } from './topic.js';
 
@@ -60,7 +60,7 @@ const limitsSchema = z.object({
   headersTimeout: positiveInt.default(10_000),
   /** Milliseconds a client has to send a complete request (owned server only; SSE responses are not affected). */
   requestTimeout: positiveInt.default(30_000),
-});
+}) satisfies z.ZodType<Limits>;
 
 const historySchema = z.object({
   /** Publications kept per topic. 0 disables history. */
@@ -87,7 +87,7 @@ const historySchema = z.object({
    * power loss). docs/operations.md.
    */
   durability: z.enum(['commit', 'flush']).default('commit'),
-});
+}) satisfies z.ZodType<HistorySettings>;
 
 const presenceSchema = z.object({
   /** Patterns of topics whose literal subscribers are tracked in presence. */

@@ -5,51 +5,9 @@
  */
 import { HeraldError } from './errors.js';
 import { assertPattern, assertTopic } from './topic.js';
+import type { Command, Position, UnsubReason } from './messages.js';
 
-export interface Position {
-  offset: number;
-  epoch: string;
-}
-
-export type Command =
-  | { op: 'auth'; id?: number; token: string }
-  | { op: 'sub'; id?: number; topic: string; since?: Position; presence?: boolean }
-  | { op: 'unsub'; id?: number; topic: string }
-  | { op: 'pub'; id?: number; topic: string; data: unknown }
-  | { op: 'presence'; id?: number; topic: string }
-  | { op: 'history'; id?: number; topic: string; limit?: number; since?: Position }
-  | { op: 'ping'; id?: number };
-
-export type Op = Command['op'];
-
-/** The push a subscriber receives for a publication. */
-export interface MsgPush {
-  op: 'msg';
-  topic: string;
-  data: unknown;
-  offset?: number;
-  epoch?: string;
-}
-
-export interface PresenceEntry {
-  client: string;
-  user: string | null;
-  info?: unknown;
-}
-
-export type ServerMessage =
-  | ({ id: number; ok: true } & Record<string, unknown>)
-  | { id: number; ok: false; error: { code: string; message: string } }
-  | MsgPush
-  | ({ op: 'join' | 'leave'; topic: string } & PresenceEntry)
-  /** The server dropped this subscription, for one of UnsubReasons. The connection stays. */
-  | { op: 'unsub'; topic: string; reason: UnsubReason }
-  /**
-   * The application subscribed this connection (broker.subscribe): its publications follow, like
-   * those of a subscription the client made; `offset`/`epoch` as in a `sub` reply.
-   */
-  | { op: 'sub'; topic: string; reason: 'server'; offset?: number; epoch?: string; recovered?: boolean }
-  | { op: 'error'; error: { code: string; message: string } };
+export type { Command, MsgPush, Op, Position, PresenceEntry, ServerMessage, UnsubReason } from './messages.js';
 
 /**
  * Why the server drops a subscription (the `reason` of an `unsub` push); one registry for every
@@ -59,9 +17,7 @@ export const UnsubReasons = {
   gap: 'Publications on it may have been missed (the cluster link broke and they could not be repaired from history): subscribe again with `since`; `recovered` says whether anything is missing.',
   forbidden: 'The principal may no longer subscribe to it (its credentials changed): do not subscribe again with the same credentials.',
   server: 'The application took the connection out of it (broker.unsubscribe, POST /api/unsubscribe): do not subscribe again on your own.',
-} as const;
-
-export type UnsubReason = keyof typeof UnsubReasons;
+} as const satisfies Record<UnsubReason, string>;
 
 const OPS = new Set<string>(['auth', 'sub', 'unsub', 'pub', 'presence', 'history', 'ping']);
 

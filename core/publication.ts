@@ -2,7 +2,7 @@
  * A publication as it fans out. Its wire forms are encoded lazily, once per encoder key (codec and
  * framing), and the bytes are shared by every subscriber using that encoder (docs/architecture.md).
  */
-import type { MsgPush } from './protocol.js';
+import type { MsgPush } from './messages.js';
 
 export type Chunk = Buffer | string;
 

@@ -1,13 +1,24 @@
 /** What a Session needs from its broker; the broker implements it. Kept narrow so sessions are testable alone. */
 import type { Logger } from 'pino';
-import type { Handshake, HistoryQuery, HistoryResult, Principal, Action } from './contracts.js';
-import type { PublishResult } from './broker-api.js';
-import type { ResolvedOptions } from './options.js';
-import type { Position, PresenceEntry } from './protocol.js';
+import type { Action, Handshake, HistoryQuery, HistoryResult, Limits, Principal, PublishResult } from './contracts.js';
+import type { Position, PresenceEntry, UnsubReason } from './messages.js';
 import type { Publication } from './publication.js';
-import type { Session, Subscription } from './session.js';
 import type { PrincipalRates } from './limits/message-rate.js';
 import type { LogLimiter } from './log-limiter.js';
+
+export interface Subscription {
+  readonly pattern: string;
+  /** True when the pattern has no wildcard: it can recover, and it counts in presence. */
+  readonly literal: boolean;
+  /** Join/leave pushes for matching topics. */
+  readonly presence: boolean;
+  /** While the subscription recovers from history, live publications wait here. */
+  buffer: Publication[] | undefined;
+  /** Dropped (a gap, broker.unsubscribe) while it was still subscribing: the unsub push follows right after its reply. */
+  dropped?: UnsubReason;
+  /** While its reply is being sent: the newest replayed position (live copies up to it are duplicates). */
+  last?: Position | undefined;
+}
 
 export interface SubscribeOutcome {
   /** The topic's position now (literal topics). */
@@ -17,8 +28,9 @@ export interface SubscribeOutcome {
   recovered: boolean;
 }
 
-export interface SessionHost {
-  readonly limits: ResolvedOptions['limits'];
+/** `S`: the session class (session.ts), a parameter so that this file need not import it. */
+export interface SessionHost<S> {
+  readonly limits: Limits;
   readonly logger: Logger;
   readonly hasAuthenticate: boolean;
   readonly hasAuthorize: boolean;
@@ -29,19 +41,19 @@ export interface SessionHost {
   authenticate(handshake: Handshake): Principal | null | Promise<Principal | null>;
   authorize(principal: Principal, action: Action, topic: string): boolean | Promise<boolean>;
   publish(topic: string, data: unknown): Promise<PublishResult>;
-  subscribe(session: Session, sub: Subscription, since: Position | undefined): Promise<SubscribeOutcome>;
-  unsubscribe(session: Session, sub: Subscription): Promise<void>;
+  subscribe(session: S, sub: Subscription, since: Position | undefined): Promise<SubscribeOutcome>;
+  unsubscribe(session: S, sub: Subscription): Promise<void>;
   history(topic: string, query: HistoryQuery): Promise<HistoryResult>;
   presence(topic: string): Promise<PresenceEntry[]>;
   /** Puts the session on the list flushed at the end of this event-loop turn. */
-  schedule(session: Session): void;
+  schedule(session: S): void;
   /** The session is closed as a slow consumer; `dropped` messages it had queued are discarded. */
-  slowConsumer(session: Session, dropped: number): void;
+  slowConsumer(session: S, dropped: number): void;
   /** Counters for metrics: a subscribe with `since` answered, credentials refused. */
   recovery(complete: boolean): void;
   authFailed(): void;
   /** This session's encoder could not encode `pub` (it was skipped for this session alone): logged and counted. */
-  encodeFailed(session: Session, pub: Publication, err: unknown): void;
+  encodeFailed(session: S, pub: Publication, err: unknown): void;
   /** The session is closed: drop its subscriptions and presence. */
-  removed(session: Session, code: number): void;
+  removed(session: S, code: number): void;
 }

@@ -3,26 +3,12 @@
  * commands it sends (processed in order; publishes are pipelined, other commands that wait on I/O
  * hold the ones behind them) and its outbound queue, flushed once per event-loop turn (docs/architecture.md).
  */
-import type { Connection, Encoder, Handshake, Principal } from './contracts.js';
+import type { Connection, Encoder, Handshake, Principal, SessionHandle } from './contracts.js';
 import { CloseCodes, HeraldError, toHeraldError } from './errors.js';
-import type { SessionHost, SubscribeOutcome } from './session-host.js';
+import type { SessionHost, SubscribeOutcome, Subscription } from './session-host.js';
 import { commandId, parseCommand, type Command, type Position, type ServerMessage, type UnsubReason } from './protocol.js';
 import type { Chunk, Publication } from './publication.js';
 import { TokenBucket } from './limits/token-bucket.js';
-
-export interface Subscription {
-  readonly pattern: string;
-  /** True when the pattern has no wildcard: it can recover, and it counts in presence. */
-  readonly literal: boolean;
-  /** Join/leave pushes for matching topics. */
-  readonly presence: boolean;
-  /** While the subscription recovers from history, live publications wait here. */
-  buffer: Publication[] | undefined;
-  /** Dropped (a gap, broker.unsubscribe) while it was still subscribing: the unsub push follows right after its reply. */
-  dropped?: UnsubReason;
-  /** While its reply is being sent: the newest replayed position (live copies up to it are duplicates). */
-  last?: Position | undefined;
-}
 
 /** A subscribe whose history is read, waiting to be answered with the others of its batch. */
 interface Settled {
@@ -71,7 +57,7 @@ function refusalReason(err: unknown, otherwise: string): string {
   return reason.endsWith('\uFFFD') ? reason.slice(0, -1) : reason;
 }
 
-export class Session {
+export class Session implements SessionHandle {
   readonly id: string;
   /** What the client presented. Headers and query are kept only while an authenticate hook may need them (see start()). */
   handshake: Handshake;
@@ -80,7 +66,7 @@ export class Session {
   principal: Principal | undefined;
   readonly subscriptions = new Map<string, Subscription>();
 
-  private readonly host: SessionHost;
+  private readonly host: SessionHost<Session>;
   private readonly connection: Connection;
   private readonly encoder: Encoder;
   private queue: Chunk[] = NO_CHUNKS;
@@ -108,7 +94,7 @@ export class Session {
   private strikes = 0;
   private lastStrike = 0;
 
-  constructor(host: SessionHost, id: string, connection: Connection, encoder: Encoder, handshake: Handshake) {
+  constructor(host: SessionHost<Session>, id: string, connection: Connection, encoder: Encoder, handshake: Handshake) {
     this.host = host;
     this.id = id;
     this.connection = connection;

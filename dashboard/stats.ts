@@ -12,9 +12,8 @@
  * Cost: one publication per interval, plus, while running, listeners on the broker's `publish`,
  * `connect` and `disconnect` events (counts and the last few publications; no data, no encoding).
  */
-import type { BrokerApi, BrokerStats } from '../core/broker-api.js';
+import type { BrokerApi, BrokerStats, SessionHandle } from '../core/contracts.js';
 import type { Publication } from '../core/publication.js';
-import type { Session } from '../core/session.js';
 import { matches } from '../core/topic.js';
 
 export interface StatsOptions {
@@ -71,8 +70,8 @@ export interface StatsSnapshot {
 interface PublishEvents {
   on(event: 'publish', listener: (pub: Publication) => void): unknown;
   off(event: 'publish', listener: (pub: Publication) => void): unknown;
-  on(event: 'connect' | 'disconnect', listener: (session: Session) => void): unknown;
-  off(event: 'connect' | 'disconnect', listener: (session: Session) => void): unknown;
+  on(event: 'connect' | 'disconnect', listener: (session: SessionHandle) => void): unknown;
+  off(event: 'connect' | 'disconnect', listener: (session: SessionHandle) => void): unknown;
 }
 
 function emitsPublish(broker: BrokerApi): broker is BrokerApi & PublishEvents {
@@ -94,7 +93,7 @@ export function publishStats(broker: BrokerApi, options: StatsOptions = {}): () 
   const counts = new Map<string, number>();
   const recent: StatsSnapshot['recent'] = [];
   /** Live sessions and when they connected (insertion order: oldest first). */
-  const sessions = new Map<Session, number>();
+  const sessions = new Map<SessionHandle, number>();
   // Stats traffic, subtracted from the broker's counters.
   const own = { publications: 0, fromCluster: 0, deliveries: 0 };
   const base = broker.stats();
@@ -114,8 +113,8 @@ export function publishStats(broker: BrokerApi, options: StatsOptions = {}): () 
     recent.unshift({ topic: pub.topic, ...(pub.offset !== undefined ? { offset: pub.offset } : {}), at: Date.now() });
     if (recent.length > keep) recent.length = keep;
   };
-  const onConnect = (session: Session): void => { sessions.set(session, Date.now()); };
-  const onDisconnect = (session: Session): void => { sessions.delete(session); };
+  const onConnect = (session: SessionHandle): void => { sessions.set(session, Date.now()); };
+  const onDisconnect = (session: SessionHandle): void => { sessions.delete(session); };
   if (emitsPublish(broker)) {
     broker.on('publish', onPublish);
     broker.on('connect', onConnect);

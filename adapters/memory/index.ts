@@ -5,8 +5,7 @@
  * in memory (MemoryHistory) unless the bus is given a durable one (herald/adapters/lmdb).
  */
 import { randomBytes } from 'node:crypto';
-import type { ControlCommand, NodeControlReply } from '../../core/control.js';
-import type { AdapterNode, ClusterAdapter, HistoryQuery, HistoryResult, HistoryStore, PublishOnceResult } from '../../core/contracts.js';
+import type { AdapterNode, ClusterAdapter, ControlCommand, NodeControlReply, HistoryQuery, HistoryResult, HistoryStore, PublishOnceResult } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { Position, PresenceEntry } from '../../core/protocol.js';
 import { Publication } from '../../core/publication.js';

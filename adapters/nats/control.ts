@@ -6,8 +6,8 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { parseControlCommand, type ControlCommand, type NodeControlReply } from '../../core/control.js';
-import type { AdapterNode } from '../../core/contracts.js';
+import { parseControlCommand } from '../../core/control.js';
+import type { AdapterNode, ControlCommand, NodeControlReply } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import { pack, unpack } from './envelope.js';
 

@@ -13,8 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { ControlCommand, NodeControlReply } from '../../core/control.js';
-import type { AdapterNode, ClusterAdapter, ClusterAdapterStats, HistoryQuery, HistoryResult, PublishOnceResult } from '../../core/contracts.js';
+import type { AdapterNode, ClusterAdapter, ControlCommand, NodeControlReply, ClusterAdapterStats, HistoryQuery, HistoryResult, PublishOnceResult } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { Position, PresenceEntry } from '../../core/protocol.js';
 import { covers, matches } from '../../core/topic.js';

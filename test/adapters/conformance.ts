@@ -5,7 +5,7 @@
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ControlCommand } from '../../core/control.js';
+import type { ControlCommand } from '../../core/contracts.js';
 import type { AdapterNode, ClusterAdapter } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { ResolvedOptions } from '../../core/options.js';

@@ -3,6 +3,46 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
+const SOURCE_DIRS = ['core', 'transports', 'adapters', 'client', 'bin', 'dashboard'];
+
+/** The import graph of the sources as madge resolves it: file -> the files it imports (packages left out). */
+function importGraph(): Record<string, string[]> {
+  const out = execFileSync(process.execPath, ['node_modules/madge/bin/cli.js', '--json', '--extensions', 'ts', ...SOURCE_DIRS], { encoding: 'utf8' });
+  return JSON.parse(out) as Record<string, string[]>;
+}
+
+/** Every file `from` reaches through imports, itself left out. */
+function reachable(graph: Record<string, string[]>, from: string): string[] {
+  const seen = new Set<string>();
+  const walk = (file: string): void => {
+    for (const next of graph[file] ?? []) if (!seen.has(next)) { seen.add(next); walk(next); }
+  };
+  walk(from);
+  return [...seen].sort();
+}
+
+// docs/architecture.md: the contract layer is a leaf, and nothing imports in a circle.
+describe('import graph', () => {
+  const graph = importGraph();
+
+  it('has no circle', () => {
+    expect(Object.keys(graph).length).toBeGreaterThan(50);
+    const circles = Object.keys(graph).filter((file) => reachable(graph, file).includes(file));
+    expect(circles).toEqual([]);
+  });
+
+  it('core/contracts.ts imports only types, from modules that import nothing else of the sources', () => {
+    expect(reachable(graph, 'core/contracts.ts')).toEqual(['core/errors.ts', 'core/messages.ts', 'core/publication.ts']);
+    const imports = readFileSync('core/contracts.ts', 'utf8').split('\n').filter((l) => /^import\b/.test(l));
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.filter((l) => !l.startsWith('import type '))).toEqual([]);
+  });
+
+  it('the probe sees a circle when there is one', () => {
+    expect(reachable({ a: ['b'], b: ['c'], c: ['a'] }, 'a')).toContain('a');
+  });
+});
+
 const FORBIDDEN = /from\s+['"](ws|socket\.io|socket\.io-client|engine\.io|nats|@nats-io\/[^'"]+)['"]|import\(\s*['"](ws|socket\.io|nats|@nats-io\/[^'"]+)['"]\s*\)/;
 
 function sources(dir: string): string[] {

@@ -6,12 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
-import { matches, type Chunk, type Connection, type Encoder, type Position, type Publication, type ServerMessage, type Session } from '../../core/index.js';
+import { matches, type Chunk, type Connection, type Encoder, type Position, type Publication, type ServerMessage, type SessionHandle } from '../../core/index.js';
 import { dataFromPayload, payloadFromData } from './payload.js';
 import { connackV4Of, Reason, reasonOf, reasonOfClose } from './reason-codes.js';
 import type { FilterState, SessionState } from './store.js';
 import { patternsFromMqtt, topicFromMqtt, topicToMqtt } from './topics.js';
-import type { MqttContext } from './context.js';
+import type { LiveClient, MqttContext, Will } from './context.js';
 
 /** The byte stream under the connection: a TCP socket or a WebSocket. */
 export interface Wire {
@@ -39,20 +39,13 @@ type Pending =
   | { kind: 'unsuback'; messageId: number; reasons: number[] }
   | { kind: 'internal'; pattern?: string; will?: boolean };
 
-export interface Will {
-  readonly topic: string;
-  readonly data: unknown;
-  readonly retain: boolean;
-  readonly delay: number;
-}
-
 const EMPTY = Buffer.alloc(0);
 const PINGRESP = mqttPacket.generate({ cmd: 'pingresp' });
 
-export class MqttClient implements Connection {
+export class MqttClient implements Connection, LiveClient {
   version: Version = 4;
   clientId = '';
-  session: Session | undefined;
+  session: SessionHandle | undefined;
   /** Set once CONNACK (success) is written. */
   connected = false;
   /** Milliseconds of silence allowed (1.5 × keepalive), 0 for none; checked by the transport's sweep. */

@@ -7,8 +7,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Admission, matches, type Principal, type Transport, type TransportHost } from '../../core/index.js';
-import { MqttClient, type Will, type Wire } from './client.js';
-import type { MqttContext } from './context.js';
+import { MqttClient, type Wire } from './client.js';
+import type { LiveClient, MqttContext, Will } from './context.js';
 import { resolveMqttOptions, type MqttOptions, type ResolvedMqttOptions } from './options.js';
 import { Reason } from './reason-codes.js';
 import { RetainedIndex, SessionStore } from './store.js';
@@ -32,7 +32,7 @@ export class MqttTransport implements Transport, MqttContext {
   private wss: WebSocketServer | undefined;
   private admission: Admission | undefined;
   private readonly clients = new Set<MqttClient>();
-  private readonly live = new Map<string, MqttClient>();
+  private readonly live = new Map<string, LiveClient>();
   private readonly delayedWills = new Map<string, NodeJS.Timeout>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
@@ -143,7 +143,7 @@ export class MqttTransport implements Transport, MqttContext {
     return history.size > 0 && history.topics.some((p) => matches(p, topic));
   }
 
-  claim(client: MqttClient): void {
+  claim(client: LiveClient): void {
     const previous = this.live.get(client.clientId);
     if (previous !== undefined && previous !== client) previous.takenOver();
     const will = this.delayedWills.get(client.clientId);
@@ -155,7 +155,7 @@ export class MqttTransport implements Transport, MqttContext {
     this.live.set(client.clientId, client);
   }
 
-  release(client: MqttClient): void {
+  release(client: LiveClient): void {
     if (this.live.get(client.clientId) === client) this.live.delete(client.clientId);
   }
 

@@ -6,10 +6,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { jsonCodec, msgpackCodec, type Codec } from '../../core/codec.js';
-import type { Connection, Encoder, Transport, TransportHost } from '../../core/contracts.js';
+import type { Connection, Encoder, SessionHandle, Transport, TransportHost } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import type { Chunk } from '../../core/publication.js';
-import type { Session } from '../../core/session.js';
 import { BINARY, frame, TEXT } from '../shared/websocket-frame.js';
 import { handshakeOf } from '../shared/handshake.js';
 
@@ -64,7 +63,7 @@ type Tagged = WebSocket & { [CLIENT]?: WsClient };
 /** One WebSocket client: the core Connection over a ws socket, and its liveness for the ping loop. */
 class WsClient implements Connection {
   alive = true;
-  session: Session | undefined;
+  session: SessionHandle | undefined;
   constructor(
     readonly ws: WebSocket,
     private readonly socket: Duplex,

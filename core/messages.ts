@@ -1,0 +1,52 @@
+/**
+ * The wire messages of protocol v1 (docs/protocol.md) as types: what a client sends and what the
+ * server sends. A leaf (it imports nothing) so the contracts and the browser client can share it;
+ * the validation that turns untrusted input into these lives in protocol.ts.
+ */
+export interface Position {
+  offset: number;
+  epoch: string;
+}
+
+export type Command =
+  | { op: 'auth'; id?: number; token: string }
+  | { op: 'sub'; id?: number; topic: string; since?: Position; presence?: boolean }
+  | { op: 'unsub'; id?: number; topic: string }
+  | { op: 'pub'; id?: number; topic: string; data: unknown }
+  | { op: 'presence'; id?: number; topic: string }
+  | { op: 'history'; id?: number; topic: string; limit?: number; since?: Position }
+  | { op: 'ping'; id?: number };
+
+export type Op = Command['op'];
+
+/** The push a subscriber receives for a publication. */
+export interface MsgPush {
+  op: 'msg';
+  topic: string;
+  data: unknown;
+  offset?: number;
+  epoch?: string;
+}
+
+export interface PresenceEntry {
+  client: string;
+  user: string | null;
+  info?: unknown;
+}
+
+export type ServerMessage =
+  | ({ id: number; ok: true } & Record<string, unknown>)
+  | { id: number; ok: false; error: { code: string; message: string } }
+  | MsgPush
+  | ({ op: 'join' | 'leave'; topic: string } & PresenceEntry)
+  /** The server dropped this subscription, for one of UnsubReasons. The connection stays. */
+  | { op: 'unsub'; topic: string; reason: UnsubReason }
+  /**
+   * The application subscribed this connection (broker.subscribe): its publications follow, like
+   * those of a subscription the client made; `offset`/`epoch` as in a `sub` reply.
+   */
+  | { op: 'sub'; topic: string; reason: 'server'; offset?: number; epoch?: string; recovered?: boolean }
+  | { op: 'error'; error: { code: string; message: string } };
+
+/** Why the server drops a subscription (the `reason` of an `unsub` push); protocol.ts UnsubReasons describes each. */
+export type UnsubReason = 'gap' | 'forbidden' | 'server';
