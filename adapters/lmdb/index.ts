@@ -9,10 +9,12 @@
  * keyed [topic, offset], valued `at | sequence | origin | msgpack(data)`. A publish writes its entry
  * and its topic record in the same transaction, so the two never disagree after a crash.
  *
- * Offsets are handed out from memory (a topic's record is cached), so publish order is call order;
- * lmdb-js batches every write of one event-loop turn into one transaction (group commit), and a
- * publication resolves once its transaction is committed (`durability: 'commit'`) or also flushed
- * to disk (`'flush'`). Reads return only what was acknowledged.
+ * Offsets are handed out from memory (a topic's record is cached), so publish order is call order.
+ * Every write of one event-loop turn goes into one transaction (group commit), and a publication
+ * resolves once its transaction is committed (`durability: 'commit'`) or also flushed to disk
+ * (`'flush'`). Reads return only what was acknowledged. In 'commit' mode the turn's transaction is
+ * committed synchronously on the main thread at the end of the turn (setImmediate); in 'flush' mode
+ * lmdb-js's write thread commits and fsyncs it (see `write`).
  */
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -107,6 +109,13 @@ function guard(on: boolean): void {
   if (!on && --guarded === 0) process.off('unhandledRejection', onUnhandledRejection);
 }
 
+/** One write of a turn's transaction: a put, or a removal when `value` is undefined. */
+interface PendingWrite {
+  db: Database<any, any>;
+  key: unknown;
+  value: unknown;
+}
+
 /** Directories opened by this process: a second store on one is refused like one of another process. */
 const openDirs = new Set<string>();
 
@@ -130,6 +139,10 @@ export class LmdbHistoryStore implements HistoryStore {
   private sequence = 0;
   private opened = 0;
   private opening: Promise<void> | undefined;
+  /** 'commit' mode: this turn's writes, and the promise their transaction settles. */
+  private turn: PendingWrite[] = [];
+  private turnCommitted: Promise<void> | undefined;
+  private settleTurn: ((error?: unknown) => void) | undefined;
 
   constructor(options: LmdbHistoryOptions) {
     this.dir = resolve(options.dir);
@@ -197,7 +210,7 @@ export class LmdbHistoryStore implements HistoryStore {
       const [topic, offset] = key;
       const t = byTopic.get(topic);
       if (t === undefined || offset < t.first || offset > t.offset) {
-        background(this.entries.remove(key));
+        background(this.write(this.entries, key, undefined));
         continue;
       }
       if (expect?.t !== t) expect = { topic, t, next: t.first };
@@ -218,11 +231,11 @@ export class LmdbHistoryStore implements HistoryStore {
       this.record.generation++;
       for (const [topic, t] of loaded) {
         t.epoch = this.currentEpoch();
-        background(this.records.put(topic, recordOf(t)));
+        background(this.write(this.records, topic, recordOf(t)));
       }
     }
     this.record = { ...this.record, boot, clean: false, durability: this.durability };
-    await this.info.put('store', this.record);
+    await this.write(this.info, 'store', this.record);
     loaded.sort((a, b) => a[1].sequence - b[1].sequence);
     for (const [topic, t] of loaded) {
       this.topics.set(topic, t);
@@ -274,7 +287,7 @@ export class LmdbHistoryStore implements HistoryStore {
     this.bytes = 0;
     if (this.syncer !== undefined) clearInterval(this.syncer);
     if (env !== undefined) {
-      await this.info.put('store', { ...this.record, clean: true }).catch(() => undefined);
+      await this.write(this.info, 'store', { ...this.record, clean: true }).catch(() => undefined);
       // Written to disk before the clean mark counts: a power loss after a clean stop loses nothing.
       await new Promise<void>((resolve) => syncOf(env)(() => resolve()));
       await env.close();
@@ -298,7 +311,7 @@ export class LmdbHistoryStore implements HistoryStore {
     t.ats.push(now);
     t.sizes.push(value.length);
     this.bytes += value.length;
-    const written = this.entries.put([topic, offset], value);
+    const written = this.write(this.entries, [topic, offset], value);
     this.trim(topic, t, now);
     this.enforceBudget(t);
     this.queueRecord(topic, t);
@@ -314,6 +327,43 @@ export class LmdbHistoryStore implements HistoryStore {
   }
 
   /**
+   * Queues a write (a removal when `value` is undefined) in this turn's transaction and resolves once
+   * that is committed. 'flush': lmdb-js batches the turn's writes on its write thread, which commits
+   * and fsyncs them. 'commit': the turn's writes are committed here, synchronously, once the turn's I/O
+   * callbacks ran (setImmediate): an acknowledgement then waits for no hand-off to lmdb-js's write
+   * thread and back, which was most of its cost (at bursts of 16, 0.59× memory before; see
+   * docs/benchmarks.md, "History"). The commit is a write() to the OS (noSync), tens of microseconds.
+   */
+  private write(db: Database<any, any>, key: unknown, value: unknown): Promise<unknown> {
+    if (this.durability === 'flush') return value === undefined ? db.remove(key) : db.put(key, value);
+    this.turn.push({ db, key, value });
+    if (this.turnCommitted === undefined) {
+      this.turnCommitted = new Promise<void>((resolve, reject) => { this.settleTurn = (error) => (error === undefined ? resolve() : reject(error)); });
+      setImmediate(() => this.commitTurn());
+    }
+    return this.turnCommitted;
+  }
+
+  private commitTurn(): void {
+    const writes = this.turn;
+    const settle = this.settleTurn!;
+    this.turn = [];
+    this.turnCommitted = undefined;
+    this.settleTurn = undefined;
+    try {
+      this.info.transactionSync(() => {
+        for (const w of writes) {
+          if (w.value === undefined) w.db.removeSync(w.key);
+          else w.db.putSync(w.key, w.value);
+        }
+      });
+      settle();
+    } catch (err) {
+      settle(err);
+    }
+  }
+
+  /**
    * Writes the topic's record once per turn, after every publish of the turn: a microtask still runs
    * before lmdb-js commits the turn's batch, so entries and record stay in one transaction.
    */
@@ -322,7 +372,7 @@ export class LmdbHistoryStore implements HistoryStore {
     t.recordQueued = true;
     queueMicrotask(() => {
       t.recordQueued = false;
-      if (this.env !== undefined && this.topics.get(topic) === t) background(this.records.put(topic, recordOf(t)));
+      if (this.env !== undefined && this.topics.get(topic) === t) background(this.write(this.records, topic, recordOf(t)));
     });
   }
 
@@ -337,8 +387,8 @@ export class LmdbHistoryStore implements HistoryStore {
     t.epoch = this.currentEpoch();
     this.dropUpTo(topic, t, t.offset);
     t.stored = t.offset;
-    background(this.records.put(topic, recordOf(t)));
-    background(this.info.put('store', this.record));
+    background(this.write(this.records, topic, recordOf(t)));
+    background(this.write(this.info, 'store', this.record));
   }
 
   async read(topic: string, query: HistoryQuery): Promise<HistoryResult> {
@@ -406,9 +456,9 @@ export class LmdbHistoryStore implements HistoryStore {
     if (t === undefined) return;
     this.dropUpTo(topic, t, t.offset);
     this.topics.delete(topic);
-    background(this.records.remove(topic));
+    background(this.write(this.records, topic, undefined));
     this.record.generation++;
-    background(this.info.put('store', this.record));
+    background(this.write(this.info, 'store', this.record));
   }
 
   private currentEpoch(): string {
@@ -424,7 +474,7 @@ export class LmdbHistoryStore implements HistoryStore {
       const [topic, t] = this.topics.entries().next().value!;
       if (t.first <= t.offset) {
         this.dropUpTo(topic, t, t.first);
-        background(this.records.put(topic, recordOf(t)));
+        background(this.write(this.records, topic, recordOf(t)));
       }
       if (t.first > t.offset) {
         if (t === appended) break;
@@ -442,13 +492,13 @@ export class LmdbHistoryStore implements HistoryStore {
     for (let i = t.head + (upTo - t.first + 1); i < t.ats.length && now - t.ats[i]! > ttl; i++) upTo++;
     if (upTo >= t.first) {
       this.dropUpTo(topic, t, upTo);
-      background(this.records.put(topic, recordOf(t)));
+      background(this.write(this.records, topic, recordOf(t)));
     }
   }
 
   /** Removes the kept publications of `topic` up to offset `upTo`. */
   private dropUpTo(topic: string, t: TopicState, upTo: number): void {
-    for (let o = t.first; o <= upTo; o++) background(this.entries.remove([topic, o]));
+    for (let o = t.first; o <= upTo; o++) background(this.write(this.entries, [topic, o], undefined));
     const n = Math.min(upTo - t.first + 1, t.ats.length - t.head);
     for (let i = t.head; i < t.head + n; i++) this.bytes -= t.sizes[i]!;
     t.head += n;

@@ -14,6 +14,7 @@ import { jetstream, jetstreamManager, DeliverPolicy, RetentionPolicy, StorageTyp
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import WebSocket from 'ws';
 import { CPU, hasTaskset } from '../lib/children.js';
+import { PROFILE_DIR } from '../lib/fleet.js';
 import type { ScenarioResult } from '../lib/report.js';
 import { fmtRatio, interleave, median, ratio, type RatioSummary } from '../lib/stats.js';
 import { ratioTarget } from '../lib/verdict.js';
@@ -32,9 +33,10 @@ const BURST = 16;
 const RECOVER = 10_000;
 
 /** The standalone binary, listening on a free port; resolves once it said so. */
-async function startHerald(arm: HeraldArm, dir: string): Promise<{ child: ChildProcess; port: number }> {
+async function startHerald(arm: HeraldArm, dir: string, profile?: string): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const args = ['--import', path.join(REPO, 'node_modules/tsx/dist/loader.mjs'), path.join(REPO, 'bin/herald.ts'), '--port', String(port), '--no-dashboard', '--no-metrics', '--log-level', 'warn',
+  // --profile <arm>: a V8 CPU profile of that binary, written when it exits (open in Chrome DevTools).
+  const args = [...(profile === arm ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), '--import', path.join(REPO, 'node_modules/tsx/dist/loader.mjs'), path.join(REPO, 'bin/herald.ts'), '--port', String(port), '--no-dashboard', '--no-metrics', '--log-level', 'warn',
     ...(arm === 'memory' ? ['--in-memory'] : ['--data-dir', path.join(dir, arm)])];
   const env = { ...process.env, HERALD_HISTORY_SIZE: String(RECOVER * 2), HERALD_HISTORY_TTL: String(3_600_000), HERALD_HISTORY_DURABILITY: arm === 'flush' ? 'flush' : 'commit', HERALD_LIMITS_MESSAGE_RATE: '1000000', HERALD_LIMITS_MESSAGE_BURST: '1000000', HERALD_LIMITS_OUTBOUND_BYTES: String(64 * 1024 * 1024) };
   const [cmd, argv] = hasTaskset ? ['taskset', ['-c', CPU.server, process.execPath, ...args]] : [process.execPath, args];
@@ -82,8 +84,8 @@ interface Peer {
   stop(): Promise<void>;
 }
 
-async function heraldPeer(arm: HeraldArm, dir: string): Promise<Peer> {
-  const { child, port } = await startHerald(arm, dir);
+async function heraldPeer(arm: HeraldArm, dir: string, profile?: string): Promise<Peer> {
+  const { child, port } = await startHerald(arm, dir, profile);
   const pub = await Publisher.open(port);
   const burst = async (topic: string): Promise<Record<string, unknown>[]> => {
     const acks = await Promise.all(Array.from({ length: BURST }, () => pub.request('pub', { topic, data: PAYLOAD })));
@@ -161,7 +163,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-history-'));
   const peers: Partial<Record<Arm, Peer>> = {};
   try {
-    for (const arm of ARMS) peers[arm] = arm === 'jetstream' ? await jetstreamPeer() : await heraldPeer(arm, dir);
+    for (const arm of ARMS) peers[arm] = arm === 'jetstream' ? await jetstreamPeer() : await heraldPeer(arm, dir, ctx.profile);
     // Warm-up: JIT, file growth, stream creation.
     for (const arm of ARMS) await peers[arm]!.rate('warm', 50);
     const rate = await interleave(ARMS, rounds, (arm, r) => peers[arm]!.rate(`rate.${r}`, bursts));
