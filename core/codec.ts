@@ -42,8 +42,9 @@ function portable(_key: string, value: unknown): unknown {
 }
 
 // Plain maps, no records or structure sharing: every peer (browser msgpack libraries, other
-// languages) must read our frames without msgpackr-specific extensions.
-const packr = new Packr({
+// languages) must read our frames without msgpackr-specific extensions. Exported for stores that
+// decode what they kept with their own unpacker (adapters/lmdb).
+export const msgpackOptions = {
   useRecords: false,
   mapsAsObjects: true,
   // 64-bit integers a JS number holds exactly decode as numbers, larger ones as bigint (which JSON
@@ -51,7 +52,8 @@ const packr = new Packr({
   int64AsType: 'auto' as 'bigint', // 'auto' is in msgpackr's runtime (unpack.js), not its typings
   largeBigIntToFloat: true,
   moreTypes: false,
-});
+} as const;
+const packr = new Packr(msgpackOptions);
 
 export const msgpackCodec: Codec = {
   name: 'msgpack',

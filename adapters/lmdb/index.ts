@@ -20,7 +20,8 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
-import { msgpackCodec } from '../../core/codec.js';
+import { Unpackr } from 'msgpackr';
+import { msgpackCodec, msgpackOptions } from '../../core/codec.js';
 import type { HistoryBounds, HistoryQuery, HistoryResult, HistoryStore, HistoryStoreStats } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import { Publication } from '../../core/publication.js';
@@ -130,6 +131,8 @@ export class LmdbHistoryStore implements HistoryStore {
   private info!: Database<StoreRecord, string>;
   private records!: Database<TopicRecord, string>;
   private entries!: Database<Buffer, EntryKey>;
+  /** The same entries, read as what a replay needs (see storedEntryEncoding). */
+  private replayed!: Database<StoredEntry, EntryKey>;
   private bounds!: HistoryBounds;
   private record!: StoreRecord;
   /** Topics with publications, least recently published first (Map order), for maxTopics. */
@@ -190,6 +193,8 @@ export class LmdbHistoryStore implements HistoryStore {
     this.info = env.openDB<StoreRecord, string>({ name: 'store' });
     this.records = env.openDB<TopicRecord, string>({ name: 'topics' });
     this.entries = env.openDB<Buffer, EntryKey>({ name: 'publications', encoding: 'binary' });
+    // lmdb-js's typings leave out the per-database `encoder` it takes.
+    this.replayed = env.openDB<StoredEntry, EntryKey>({ name: 'publications', encoder: storedEntryEncoding } as { name: string });
     const found = this.info.get('store');
     this.record = found ?? { epoch: randomBytes(4).toString('hex'), generation: 0 };
     const boot = bootId();
@@ -425,9 +430,9 @@ export class LmdbHistoryStore implements HistoryStore {
   /** Reads `count` publications from `from`, stopping at a hole (never expected: the load removes them). */
   private fetch(topic: string, t: TopicState, from: number, count: number): Publication[] {
     const out: Publication[] = [];
-    for (const { key, value } of this.entries.getRange({ start: [topic, from], end: [topic, from + count] })) {
+    for (const { key, value } of this.replayed.getRange({ start: [topic, from], end: [topic, from + count] })) {
       if (key[1] !== from + out.length) break;
-      out.push(publicationOf(topic, key[1], t.epoch, value));
+      out.push(new Publication(topic, value.data, key[1], t.epoch, value.origin, value.sequence));
     }
     return out;
   }
@@ -563,13 +568,35 @@ function entryBytes(at: number, sequence: number, origin: string, data: unknown)
   return out;
 }
 
-function publicationOf(topic: string, offset: number, epoch: string, value: Buffer): Publication {
-  const sequence = value.readDoubleLE(8);
-  const originLength = value.readUInt8(16);
-  const origin = value.toString('latin1', HEADER, HEADER + originLength);
-  const data = msgpackCodec.decode(value.subarray(HEADER + originLength));
-  return new Publication(topic, data, offset, epoch, origin, sequence);
+/** What a replay reads of an entry: the header's sequence and origin, and the data. */
+interface StoredEntry {
+  sequence: number;
+  origin: string;
+  data: unknown;
 }
+
+/**
+ * Decodes an entry straight from lmdb-js's shared read buffer (the decoder gets it uncopied, as its
+ * encoder does not ask for a stable buffer), rather than from a Buffer copied for every entry first:
+ * a replay of 10,000 took about 8 ms of CPU instead of 13–27 ms in-process (and cold, as a replay
+ * usually is, the difference was larger). Writes go through the binary handle; this one only reads.
+ */
+// msgpackCodec's decoding, but byte strings are copied out: the shared buffer is reused by the next read.
+const replayUnpackr = new Unpackr({ ...msgpackOptions, copyBuffers: true });
+
+const storedEntryEncoding = {
+  encode(value: Buffer): Buffer {
+    return value;
+  },
+  decode(bytes: Buffer, end: number): StoredEntry {
+    const originLength = bytes[16]!;
+    return {
+      sequence: bytes.readDoubleLE(8),
+      origin: bytes.toString('latin1', HEADER, HEADER + originLength),
+      data: replayUnpackr.unpack(bytes.subarray(HEADER + originLength, end)),
+    };
+  },
+};
 
 /**
  * "<pid> <start time>" of a live process ('' when none): the start time (Linux /proc) tells a stale
