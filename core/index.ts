@@ -12,21 +12,13 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
 }
 
 export { Broker, type BrokerEvents } from './broker.js';
-export type {
-  BrokerApi, BrokerStats, PublishResult, Limits, HistorySettings, TransportSettings, SessionHandle,
-  Action, AdapterNode, ClusterAdapter, ClusterAdapterStats, Connection, Encoder, Handshake, Hooks, HistoryBounds, HistoryQuery, HistoryResult, HistoryStore, HistoryStoreStats, Principal,
-  RequestHandler, Transport, TransportHost, UpgradeHandler,
-} from './contracts.js';
-export { CloseCodes, ErrorCodes, HeraldError, type ErrorCode } from './errors.js';
 export { ConfigError, type BrokerOptions, type ResolvedOptions } from './options.js';
-export { codecs, jsonCodec, msgpackCodec, type Codec } from './codec.js';
-export { parseCommand, commandId, type Command, type MsgPush, type Position, type PresenceEntry, type ServerMessage } from './protocol.js';
-export { Publication, type Chunk } from './publication.js';
-export { Router } from './router.js';
-export { Session } from './session.js';
-export { assertPattern, assertTopic, covers, isPattern, isTopic, matches } from './topic.js';
 export { jwtAuth, createJwtVerifier, apiKeyChecker, bearerOf, allows, grantsOf, type JwtOptions, type Grants, type ApiKeyCheck } from './auth/index.js';
-export { OriginPolicy, normaliseOrigin } from './origins.js';
-export { TokenBucket } from './limits/token-bucket.js';
-export { Admission, type AdmissionLimits, type Refusal } from './limits/admission.js';
+// What hooks, application code and a custom transport name (herald/plugin has the rest a plugin needs).
+export type * from './contracts.js';
+export type { Command, MsgPush, Position, PresenceEntry, ServerMessage, UnsubReason } from './messages.js';
+export { CloseCodes, ErrorCodes, HeraldError, type ErrorCode } from './errors.js';
+export { codecs, jsonCodec, msgpackCodec, type Codec } from './codec.js';
+export { Publication, type Chunk } from './publication.js';
+export { assertPattern, assertTopic, covers, isPattern, isTopic, matches } from './topic.js';
 export { memoryAdapter, createMemoryBus, memoryHistory, type MemoryBus, type MemoryBusOptions } from '../adapters/memory/index.js';

@@ -49,6 +49,10 @@ const { ws } = require('herald/transports/ws');
 const TYPED = (ext: 'mts' | 'cts') => `import { createBroker, type Broker } from 'herald';
 import { ws } from 'herald/transports/ws';
 import { HeraldClient } from 'herald/client';
+import { HeraldError, type Transport } from 'herald/plugin';
+const plugin: Transport = { name: 'none', attach() {}, async close() {} };
+void plugin;
+void new HeraldError('internal');
 export async function start(): Promise<Broker> {
   const broker = await createBroker({ port: 0, transports: [ws()] });
   const offset: number | undefined = (await broker.publish('a.b', 1)).offset;

@@ -21,10 +21,7 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join, resolve } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { Unpackr } from 'msgpackr';
-import { msgpackCodec, msgpackOptions } from '../../core/codec.js';
-import type { HistoryBounds, HistoryQuery, HistoryResult, HistoryStore, HistoryStoreStats } from '../../core/contracts.js';
-import { HeraldError } from '../../core/errors.js';
-import { Publication } from '../../core/publication.js';
+import { HeraldError, type HistoryBounds, type HistoryQuery, type HistoryResult, type HistoryStore, type HistoryStoreStats, msgpackCodec, msgpackOptions, Publication } from '../../core/plugin.js';
 
 export type Durability = 'commit' | 'flush';
 

@@ -6,9 +6,7 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { parseControlCommand } from '../../core/control.js';
-import type { AdapterNode, ControlCommand, NodeControlReply } from '../../core/contracts.js';
-import { HeraldError } from '../../core/errors.js';
+import { type AdapterNode, type ControlCommand, HeraldError, type NodeControlReply, parseControlCommand } from '../../core/plugin.js';
 import { pack, unpack } from './envelope.js';
 
 export class ControlChannel {

@@ -4,7 +4,7 @@
  * shared msgpackr state. Field names are one letter: they travel with every publication.
  */
 import { Packr } from 'msgpackr';
-import type { PresenceEntry } from '../../core/protocol.js';
+import type { PresenceEntry } from '../../core/plugin.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'bigint' /* 'auto' is runtime-only in msgpackr's typings */, largeBigIntToFloat: true, moreTypes: false });
 

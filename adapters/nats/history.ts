@@ -21,9 +21,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { AdapterNode, HistoryQuery, HistoryResult } from '../../core/contracts.js';
-import type { Position } from '../../core/protocol.js';
-import { Publication } from '../../core/publication.js';
+import { type AdapterNode, type HistoryQuery, type HistoryResult, type Position, Publication } from '../../core/plugin.js';
 import { pack, unpack, type StoredEnvelope } from './envelope.js';
 import type { ResolvedNatsOptions } from './options.js';
 import type { Subjects } from './subjects.js';

@@ -13,9 +13,7 @@ import { createHash } from 'node:crypto';
 import { Kvm, type KV } from '@nats-io/kv';
 import { jetstream, type StorageType } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { PublishOnceResult } from '../../core/contracts.js';
-import { HeraldError } from '../../core/errors.js';
-import type { Position } from '../../core/protocol.js';
+import { HeraldError, type Position, type PublishOnceResult } from '../../core/plugin.js';
 import { pack, unpack } from './envelope.js';
 import type { ResolvedNatsOptions } from './options.js';
 

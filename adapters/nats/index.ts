@@ -13,10 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { AdapterNode, ClusterAdapter, ControlCommand, NodeControlReply, ClusterAdapterStats, HistoryQuery, HistoryResult, PublishOnceResult } from '../../core/contracts.js';
-import { HeraldError } from '../../core/errors.js';
-import type { Position, PresenceEntry } from '../../core/protocol.js';
-import { covers, matches } from '../../core/topic.js';
+import { type AdapterNode, type ClusterAdapter, type ClusterAdapterStats, type ControlCommand, covers, HeraldError, type HistoryQuery, type HistoryResult, matches, type NodeControlReply, type Position, type PresenceEntry, type PublishOnceResult } from '../../core/plugin.js';
 import { ControlChannel } from './control.js';
 import { pack, type LiveEnvelope } from './envelope.js';
 import { StreamHistory } from './history.js';

@@ -13,7 +13,7 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { Publication } from '../../core/publication.js';
+import { Publication } from '../../core/plugin.js';
 import { unpack, type LiveEnvelope } from './envelope.js';
 import type { Subjects } from './subjects.js';
 

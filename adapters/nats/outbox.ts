@@ -10,8 +10,7 @@
  * is not refused by age: only NATS can say whether it was stored, so it waits for the link to resolve
  * it with the same message id (its count is bounded by the byte bound like any other).
  */
-import { HeraldError } from '../../core/errors.js';
-import type { Position } from '../../core/protocol.js';
+import { HeraldError, type Position } from '../../core/plugin.js';
 
 export interface OutboxEntry {
   readonly topic: string;

@@ -14,7 +14,7 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { PresenceEntry } from '../../core/protocol.js';
+import type { PresenceEntry } from '../../core/plugin.js';
 import { pack, unpack, type PresenceMessage, type PresenceSnapshot } from './envelope.js';
 import type { Subjects } from './subjects.js';
 

@@ -20,8 +20,7 @@
  *   that may have dropped messages to its per-subject limit, too much to repair or hold.
  */
 import type { Logger } from 'pino';
-import type { Publication } from '../../core/publication.js';
-import { matches } from '../../core/topic.js';
+import { matches, type Publication } from '../../core/plugin.js';
 
 /** Live publications held during one repair before the repair gives up and reports the gap. */
 export const MAX_HELD = 10_000;

@@ -3,7 +3,7 @@
  * It touches nothing in Herald's core: it only implements the Transport contract.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { CloseCodes, HeraldError, jsonCodec, type Connection, type Encoder, type Transport, type TransportHost } from 'herald';
+import { CloseCodes, HeraldError, jsonCodec, type Connection, type Encoder, type Transport, type TransportHost } from 'herald/plugin';
 
 export interface NdjsonOptions {
   port: number;

@@ -3,7 +3,7 @@
  * discarding the rest of the upload, so the 413 reaches the client instead of a connection reset.
  */
 import type { IncomingMessage } from 'node:http';
-import { HeraldError } from '../../core/errors.js';
+import { HeraldError } from '../../core/plugin.js';
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 

@@ -10,10 +10,7 @@
  * Every one needs an API key or a JWT with `admin: true` (adminAuthorizer): never anonymous.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BrokerApi } from '../../core/contracts.js';
-import { parsePosition } from '../../core/protocol.js';
-import { HeraldError } from '../../core/errors.js';
-import { assertTopic } from '../../core/topic.js';
+import { assertTopic, type BrokerApi, HeraldError, parsePosition } from '../../core/plugin.js';
 import { sendError, sendJson } from '../shared/http-json.js';
 import { readJson } from './body.js';
 

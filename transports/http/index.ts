@@ -10,13 +10,7 @@
  * Every route goes through `guard` first: the one place where a credential check plugs in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Action, Principal, Transport, TransportHost } from '../../core/contracts.js';
-import { apiKeyChecker } from '../../core/auth/api-key.js';
-import { adminAuthorizer, requestAuthorizer } from '../../core/auth/request.js';
-import { HeraldError } from '../../core/errors.js';
-import { LogLimiter } from '../../core/log-limiter.js';
-import { MAX_HISTORY_LIMIT, parsePosition } from '../../core/protocol.js';
-import { assertTopic } from '../../core/topic.js';
+import { type Action, adminAuthorizer, apiKeyChecker, assertTopic, HeraldError, LogLimiter, MAX_HISTORY_LIMIT, parsePosition, type Principal, requestAuthorizer, type Transport, type TransportHost } from '../../core/plugin.js';
 import { handshakeOf } from '../shared/handshake.js';
 import { sendError, sendJson } from '../shared/http-json.js';
 import { readJson } from './body.js';

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
-import { matches, type Chunk, type Connection, type Encoder, type Position, type Publication, type ServerMessage, type SessionHandle } from '../../core/index.js';
+import { type Chunk, type Connection, type Encoder, matches, type Position, type Publication, type ServerMessage, type SessionHandle } from '../../core/plugin.js';
 import { dataFromPayload, payloadFromData } from './payload.js';
 import { connackV4Of, Reason, reasonOf, reasonOfClose } from './reason-codes.js';
 import type { FilterState, SessionState } from './store.js';

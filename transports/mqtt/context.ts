@@ -1,5 +1,5 @@
 /** What every MQTT connection of one transport shares: options, the session store, retained index, live clients. */
-import type { Principal, TransportHost } from '../../core/index.js';
+import type { Principal, TransportHost } from '../../core/plugin.js';
 import type { ResolvedMqttOptions } from './options.js';
 import type { RetainedIndex, SessionStore } from './store.js';
 

@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Admission, matches, type Principal, type Transport, type TransportHost } from '../../core/index.js';
+import { Admission, matches, type Principal, type Transport, type TransportHost } from '../../core/plugin.js';
 import { MqttClient, type Wire } from './client.js';
 import type { LiveClient, MqttContext, Will } from './context.js';
 import { resolveMqttOptions, type MqttOptions, type ResolvedMqttOptions } from './options.js';

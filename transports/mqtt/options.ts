@@ -1,6 +1,6 @@
 /** Options of the MQTT transport (docs/configuration.md, "MQTT transport"), validated with zod. */
 import { z } from 'zod';
-import { ConfigError } from '../../core/index.js';
+import { ConfigError } from '../../core/plugin.js';
 
 const positiveInt = z.number().int().positive();
 

@@ -6,7 +6,7 @@
  *   value as its JSON text.
  * So devices sending `21.5`, `ON` or `{"t":21.5}` reach JSON clients as 21.5, "ON" and {t:21.5}.
  */
-import { jsonCodec } from '../../core/index.js';
+import { jsonCodec } from '../../core/plugin.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

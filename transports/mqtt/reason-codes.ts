@@ -2,7 +2,7 @@
  * MQTT reason codes (5.0 §2.4; 3.1.1 CONNACK return codes) for Herald's error codes and close
  * codes. docs/transports.md lists the mapping.
  */
-import { CloseCodes, type ErrorCode } from '../../core/index.js';
+import { CloseCodes, type ErrorCode } from '../../core/plugin.js';
 
 export const Reason = {
   success: 0x00,

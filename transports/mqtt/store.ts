@@ -4,7 +4,7 @@
  * or acknowledged (QoS 1). Messages are not copied here: a resumed session re-subscribes with
  * `since` and the topic's history replays what it missed, as for every other transport.
  */
-import type { Position } from '../../core/index.js';
+import type { Position } from '../../core/plugin.js';
 
 export interface FilterState {
   readonly qos: 0 | 1;

@@ -3,7 +3,7 @@
  * become tokens (`a/b/c` ↔ `a.b.c`), `+` ↔ `*`, `#` ↔ `>`. A name or filter with no Herald form
  * (empty level, `$` prefix, a character outside the token grammar) is refused, never rewritten.
  */
-import { isPattern, isTopic } from '../../core/index.js';
+import { isPattern, isTopic } from '../../core/plugin.js';
 
 /** An MQTT topic name as a Herald topic, or undefined when it has none. */
 export function topicFromMqtt(name: string): string | undefined {

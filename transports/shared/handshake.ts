@@ -1,6 +1,6 @@
 /** The transport-neutral handshake of an HTTP request (upgrade, SSE stream, socket.io's first request). */
 import type { IncomingMessage } from 'node:http';
-import type { Handshake } from '../../core/contracts.js';
+import type { Handshake } from '../../core/plugin.js';
 
 /** Reads the credential from `Authorization: Bearer`, else the `access_token` query parameter (RFC 6750). */
 export function handshakeOf(req: IncomingMessage, transport: string, token?: string): Handshake {

@@ -1,6 +1,6 @@
 /** JSON answers for Herald's plain HTTP endpoints (the HTTP API, refused SSE streams). */
 import type { ServerResponse } from 'node:http';
-import { HeraldError, toHeraldError, type ErrorCode } from '../../core/errors.js';
+import { type ErrorCode, HeraldError, toHeraldError } from '../../core/plugin.js';
 
 /** The HTTP status of each protocol error code. */
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {

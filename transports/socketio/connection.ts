@@ -4,9 +4,7 @@
  * WebSocket client costs one socket write per turn; long-polling clients get the packet texts.
  */
 import type { Socket } from 'socket.io';
-import type { Connection } from '../../core/contracts.js';
-import { CloseCodes } from '../../core/errors.js';
-import type { Chunk } from '../../core/publication.js';
+import { type Chunk, CloseCodes, type Connection } from '../../core/plugin.js';
 import type { Ack } from './events.js';
 import type { SocketIoEncoder } from './encoder.js';
 import { eventFrame, packetOfFrame } from './packet.js';

@@ -7,9 +7,7 @@
  * prebuilt (socket.io acks carry the client's packet id, which only socket.io knows), so they wait in
  * `replies` and the connection hands each to its ack callback in stream order.
  */
-import type { Encoder } from '../../core/contracts.js';
-import type { ServerMessage } from '../../core/protocol.js';
-import type { Chunk, Publication } from '../../core/publication.js';
+import type { Chunk, Encoder, Publication, ServerMessage } from '../../core/plugin.js';
 import { eventFrame } from './packet.js';
 
 export type Reply = Extract<ServerMessage, { id: number }>;

@@ -4,7 +4,7 @@
  * `presence(topic, ack?)`, `history(topic, opts?, ack?)`, `auth(token, ack?)`.
  * Validation is the core's (parseCommand): this only places positional arguments.
  */
-import { HeraldError } from '../../core/errors.js';
+import { HeraldError } from '../../core/plugin.js';
 
 export type Ack = (reply: unknown) => void;
 

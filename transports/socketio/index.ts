@@ -10,8 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Namespace, type Socket } from 'socket.io';
-import type { Transport, TransportHost } from '../../core/contracts.js';
-import { HeraldError } from '../../core/errors.js';
+import { HeraldError, type Transport, type TransportHost } from '../../core/plugin.js';
 import { handshakeOf } from '../shared/handshake.js';
 import { SocketIoConnection } from './connection.js';
 import { SocketIoEncoder } from './encoder.js';

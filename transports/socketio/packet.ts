@@ -4,7 +4,7 @@
  * inside an engine.io `message` packet (`4`), inside a WebSocket text frame. Long-polling clients get
  * the packet text back out of the frame.
  */
-import { jsonCodec } from '../../core/codec.js';
+import { jsonCodec } from '../../core/plugin.js';
 import { frame, TEXT } from '../shared/websocket-frame.js';
 
 /** socket.io-parser's EVENT packet text: `2` then `/nsp,` (omitted for the main namespace) then the JSON args. */

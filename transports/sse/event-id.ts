@@ -4,8 +4,7 @@
  * `{"<topic>":[offset,"<epoch>"]}`: opaque to clients, safe in an `id:` line and an HTTP header
  * (no CR, LF or NUL can appear), self-describing so a `since` from another stream works too.
  */
-import type { Position } from '../../core/protocol.js';
-import { isTopic } from '../../core/topic.js';
+import { isTopic, type Position } from '../../core/plugin.js';
 
 /** Ids longer than this are refused unread (Node allows 16 KiB of headers in all). */
 export const MAX_EVENT_ID_LENGTH = 8192;

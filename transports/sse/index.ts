@@ -5,10 +5,7 @@
  * connection). Read-only: SSE clients publish through the HTTP API.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Transport, TransportHost } from '../../core/contracts.js';
-import { HeraldError } from '../../core/errors.js';
-import type { Position } from '../../core/protocol.js';
-import { isPattern } from '../../core/topic.js';
+import { HeraldError, isPattern, type Position, type Transport, type TransportHost } from '../../core/plugin.js';
 import { handshakeOf } from '../shared/handshake.js';
 import { sendError } from '../shared/http-json.js';
 import { decodeEventId } from './event-id.js';

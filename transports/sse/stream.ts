@@ -9,12 +9,7 @@
  * `herald-ready` (it carries an id, so even a stream that sees no publication can be resumed).
  */
 import type { ServerResponse } from 'node:http';
-import { jsonCodec } from '../../core/codec.js';
-import type { Connection, Encoder } from '../../core/contracts.js';
-import { CloseCodes } from '../../core/errors.js';
-import type { Position, ServerMessage } from '../../core/protocol.js';
-import type { Chunk, Publication } from '../../core/publication.js';
-import { hasWildcard } from '../../core/topic.js';
+import { type Chunk, CloseCodes, type Connection, type Encoder, hasWildcard, jsonCodec, type Position, type Publication, type ServerMessage } from '../../core/plugin.js';
 import { sendJson } from '../shared/http-json.js';
 import { encodeEventId } from './event-id.js';
 import { dataLines, HEARTBEAT, namedEvent } from './event.js';

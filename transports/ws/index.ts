@@ -5,10 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { jsonCodec, msgpackCodec, type Codec } from '../../core/codec.js';
-import type { Connection, Encoder, SessionHandle, Transport, TransportHost } from '../../core/contracts.js';
-import { HeraldError } from '../../core/errors.js';
-import type { Chunk } from '../../core/publication.js';
+import { type Chunk, type Codec, type Connection, type Encoder, HeraldError, jsonCodec, msgpackCodec, type SessionHandle, type Transport, type TransportHost } from '../../core/plugin.js';
 import { BINARY, frame, TEXT } from '../shared/websocket-frame.js';
 import { handshakeOf } from '../shared/handshake.js';
 

@@ -1,0 +1,24 @@
+/**
+ * `herald/plugin`: what a transport or a cluster adapter builds on, and nothing else of the broker
+ * (docs/writing-a-transport.md). The built-in transports and adapters import core/ only through
+ * this module, exactly as examples/custom-transport does (test/core/import-boundary.test.ts keeps
+ * it so). Separate from `herald` (the embedder's entry: createBroker, options, auth hooks) so that
+ * a plugin loads no broker, and the broker's internals stay private to it.
+ */
+export type * from './contracts.js';
+export type { MsgPush, Position, PresenceEntry, ServerMessage, UnsubReason } from './messages.js';
+export { CloseCodes, ErrorCodes, HeraldError, toHeraldError, type ErrorCode } from './errors.js';
+export { codecs, jsonCodec, msgpackCodec, msgpackOptions, type Codec } from './codec.js';
+export { Publication, type Chunk } from './publication.js';
+export { MAX_HISTORY_LIMIT, parsePosition } from './protocol.js';
+export { assertPattern, assertTopic, covers, hasWildcard, isPattern, isTopic, matches } from './topic.js';
+/** The HTTP API's credentials: API keys and the hooks applied to one request. */
+export { apiKeyChecker, bearerOf, type ApiKeyCheck } from './auth/api-key.js';
+export { adminAuthorizer, requestAuthorizer, type AdminAuthorizer, type RequestAuthorizer } from './auth/request.js';
+/** An adapter carries control commands between nodes and validates what arrives. */
+export { parseControlCommand } from './control.js';
+/** A transport that listens on its own port (MQTT) applies the broker's per-IP limits itself. */
+export { Admission, type AdmissionLimits, type Refusal } from './limits/admission.js';
+/** Log lines a client can cause are rate-limited per kind. */
+export { LogLimiter } from './log-limiter.js';
+export { ConfigError } from './options.js';
