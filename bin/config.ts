@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, resolveOptions, type ResolvedOptions } from '../core/options.js';
 import { isPattern } from '../core/topic.js';
+import type { Durability } from '../adapters/lmdb/index.js';
 import { NATS_OUTBOX_DEFAULTS } from '../adapters/nats/options.js';
 import { parseSecurity, type SecurityConfig } from './security.js';
 
@@ -80,10 +81,18 @@ export const BINARY_KEYS: readonly KeySpec[] = [
   { key: 'mqtt.enabled', kind: 'bool', env: ['HERALD_MQTT'], flag: 'mqtt' },
   { key: 'mqtt.port', kind: 'int', env: ['HERALD_MQTT_PORT'], flag: 'mqtt-port' },
   ...MQTT_BOUNDS.map((name): KeySpec => ({ key: `mqtt.${name}`, kind: 'int', env: [`HERALD_MQTT_${snake(name)}`] })),
-  // The binary keeps history on disk unless told otherwise (createBroker keeps it in memory unless given a dir).
+  // The binary keeps history on disk unless told otherwise (createBroker keeps it in memory unless given a store):
+  // it makes the lmdb store from these two itself (core never loads a store, docs/architecture.md).
   { key: 'history.dir', kind: 'string', env: ['HERALD_DATA_DIR', 'HERALD_HISTORY_DIR'], flag: 'data-dir' },
+  { key: 'history.durability', kind: 'string', env: ['HERALD_HISTORY_DURABILITY'] },
   { key: 'history.inMemory', kind: 'bool', env: ['HERALD_IN_MEMORY'], flag: 'in-memory' },
 ];
+
+/** Where and how durably the binary keeps history on disk (herald/adapters/lmdb). */
+export interface DiskHistory {
+  readonly dir: string;
+  readonly durability: Durability;
+}
 
 /** Where the binary keeps history when neither a directory, memory only, nor NATS is asked for (relative to the working directory). */
 export const DEFAULT_DATA_DIR = './herald-data';
@@ -167,6 +176,8 @@ const binarySchema = z.strictObject({
 export type BinaryConfig = Omit<z.output<typeof binarySchema>, BrokerSection> & Pick<ResolvedOptions, BrokerSection> & {
   /** The config file read, if any. */
   configFile?: string;
+  /** History on disk (config `history.dir`, `history.durability`); absent in memory or on NATS. */
+  disk?: DiskHistory;
 };
 
 type Tree = Record<string, unknown>;
@@ -289,12 +300,14 @@ export function resolveConfig(input: ConfigInput): BinaryConfig {
     }
     sections[section] = given as Tree;
   }
-  const { inMemory, ...history } = (sections.history ?? {}) as Tree & { inMemory?: unknown };
+  const { inMemory, dir, durability = 'commit', ...history } = (sections.history ?? {}) as Tree & { inMemory?: unknown; dir?: unknown; durability?: unknown };
   if (inMemory !== undefined && typeof inMemory !== 'boolean') problems.push(`${where('history.inMemory')}: expected true or false`);
+  if (durability !== 'commit' && durability !== 'flush') problems.push(`${where('history.durability')}: expected commit or flush`);
   const clustered = Array.isArray(result.data?.nats.servers) && result.data.nats.servers.length > 0;
   // On NATS the history is JetStream's: a data directory (say, a HERALD_DATA_DIR exported for single nodes) has no use.
-  if (inMemory !== true && !clustered) history.dir = resolve(input.cwd ?? process.cwd(), typeof history.dir === 'string' ? history.dir : DEFAULT_DATA_DIR);
-  else delete history.dir;
+  const disk: DiskHistory | undefined = inMemory !== true && !clustered
+    ? { dir: resolve(input.cwd ?? process.cwd(), typeof dir === 'string' ? dir : DEFAULT_DATA_DIR), durability: durability as Durability }
+    : undefined;
   sections.history = history;
   let broker: ResolvedOptions | undefined;
   try {
@@ -312,7 +325,7 @@ export function resolveConfig(input: ConfigInput): BinaryConfig {
   } catch (err) {
     throw new ConfigProblem([`security: ${(err as Error).message}`]);
   }
-  return { ...config, limits: broker.limits, history: broker.history, presence: broker.presence, control: broker.control, ...(configFile ? { configFile } : {}) };
+  return { ...config, limits: broker.limits, history: broker.history, presence: broker.presence, control: broker.control, ...(disk ? { disk } : {}), ...(configFile ? { configFile } : {}) };
 }
 
 /** The merged security section as security.ts's flag values (it validates and normalises them). */

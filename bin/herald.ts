@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The standalone broker: `npm start` or `herald --port 8080`. */
+import { lmdbHistory } from '../adapters/lmdb/index.js';
 import { createBroker } from '../core/index.js';
 import { ws } from '../transports/ws/index.js';
 import { socketio } from '../transports/socketio/index.js';
@@ -72,7 +73,8 @@ async function main(): Promise<void> {
       servers: config.nats, prefix: config.natsPrefix,
       outboxBytes: config.config.nats.outboxBytes, outboxAgeMs: config.config.nats.outboxAgeMs,
     });
-  if (history.dir !== undefined) logger.info({ dir: history.dir, durability: history.durability }, `history kept on disk in ${history.dir} (durability ${history.durability})`);
+  const { disk } = config.config;
+  if (disk !== undefined) logger.info({ dir: disk.dir, durability: disk.durability }, `history kept on disk in ${disk.dir} (durability ${disk.durability})`);
   else if (adapter === undefined) logger.info('history kept in memory only: a restart starts every topic over');
   if (config.config.configFile !== undefined) logger.info({ file: config.config.configFile }, 'configuration file read');
   const namespaces = ['/', '/herald'];
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
     logger,
     ...security.options,
     limits,
-    history,
+    history: disk === undefined ? history : { ...history, store: lmdbHistory(disk) },
     presence,
     control,
     ...(nodeId !== undefined ? { nodeId } : {}),

@@ -146,8 +146,8 @@ export interface HistorySettings {
   topics: string[];
   maxTopics: number;
   maxBytes: number;
-  dir?: string | undefined;
-  durability: 'commit' | 'flush';
+  /** Where the built-in memory engine keeps history (in memory when absent): say, lmdbHistory({ dir }). */
+  store?: HistoryStore | undefined;
 }
 
 // ---------------------------------------------------------------- broker API

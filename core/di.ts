@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { Container, ContainerModule } from 'inversify';
 import type { Logger } from 'pino';
-import { lmdbHistory } from '../adapters/lmdb/index.js';
-import { memoryAdapter } from '../adapters/memory/index.js';
 import { Broker } from './broker.js';
+import { memoryAdapter } from './cluster/memory-adapter.js';
 import type { ClusterAdapter, Transport } from './contracts.js';
 import { HttpHost } from './http-host.js';
 import { createLogger } from './logger.js';
@@ -37,9 +36,10 @@ export function createContainer(input: BrokerOptions): Container {
   container.bind<ResolvedOptions>(TOKENS.Options).toConstantValue(options);
   container.bind<Logger>(TOKENS.Logger).toDynamicValue(() => createLogger(options.logger));
   container.bind<string>(TOKENS.NodeId).toDynamicValue(() => options.nodeId ?? randomBytes(6).toString('base64url'));
-  const { dir, durability } = options.history;
-  // The lmdb module loads its native library only when a store opens: a broker in memory never does.
-  container.bind<ClusterAdapter>(TOKENS.Adapter).toDynamicValue(() => options.adapter ?? memoryAdapter(dir === undefined ? {} : { store: lmdbHistory({ dir, durability }) }));
+  // No adapter: the in-memory engine on a private bus, keeping history in `history.store` when given
+  // one (say, lmdbHistory from herald/adapters/lmdb), in memory otherwise.
+  const { store } = options.history;
+  container.bind<ClusterAdapter>(TOKENS.Adapter).toDynamicValue(() => options.adapter ?? memoryAdapter(store === undefined ? {} : { store }));
   container.bind<HttpHost>(TOKENS.HttpHost).toResolvedValue(
     (o: ResolvedOptions, logger: Logger) => new HttpHost(o, logger),
     [TOKENS.Options, TOKENS.Logger],

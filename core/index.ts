@@ -21,4 +21,4 @@ export { CloseCodes, ErrorCodes, HeraldError, type ErrorCode } from './errors.js
 export { codecs, jsonCodec, msgpackCodec, type Codec } from './codec.js';
 export { Publication, type Chunk } from './publication.js';
 export { assertPattern, assertTopic, covers, isPattern, isTopic, matches } from './topic.js';
-export { memoryAdapter, createMemoryBus, memoryHistory, type MemoryBus, type MemoryBusOptions } from '../adapters/memory/index.js';
+export { memoryAdapter, createMemoryBus, memoryHistory, type MemoryAdapterOptions, type MemoryBus, type MemoryBusOptions } from './cluster/memory-adapter.js';

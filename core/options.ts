@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { ClusterAdapter, HistorySettings, Hooks, Limits, Transport } from './contracts.js';
+import type { ClusterAdapter, HistorySettings, HistoryStore, Hooks, Limits, Transport } from './contracts.js';
 import { normaliseOrigin } from './origins.js';
 import { isPattern } from './topic.js';
 
@@ -77,17 +77,13 @@ const historySchema = z.object({
    */
   maxBytes: positiveInt.default(256 * 1024 * 1024),
   /**
-   * Keep history on disk in this directory (herald/adapters/lmdb, loaded only then) instead of in
-   * memory: positions and epochs survive a restart. For the built-in memory adapter only.
+   * Where the built-in memory engine keeps history: in memory when absent; `lmdbHistory({ dir })`
+   * (herald/adapters/lmdb) on disk, so positions and epochs survive a restart. The core never loads a
+   * store itself (docs/architecture.md): the durable one comes in only when given. For the built-in
+   * memory engine only (a cluster adapter keeps its own history).
    */
-  dir: z.string().min(1).optional(),
-  /**
-   * With `dir`, when a publish is acknowledged: 'commit' once its group commit is written to the OS
-   * (survives the process dying; fsynced every second), 'flush' once it is also fsynced (survives a
-   * power loss). docs/operations.md.
-   */
-  durability: z.enum(['commit', 'flush']).default('commit'),
-}) satisfies z.ZodType<HistorySettings>;
+  store: z.custom<HistoryStore>((v) => v !== null && typeof v === 'object' && typeof (v as HistoryStore).append === 'function' && typeof (v as HistoryStore).open === 'function', 'must be a HistoryStore').optional(),
+}).strict() satisfies z.ZodType<HistorySettings>;
 
 const presenceSchema = z.object({
   /** Patterns of topics whose literal subscribers are tracked in presence. */
@@ -139,7 +135,7 @@ const schema = z
     if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'exactly one of port, server or noServer must be given', path: [] });
     if (o.host !== undefined && o.port === undefined) ctx.addIssue({ code: 'custom', message: 'host goes with port', path: ['host'] });
     if (o.limits.headersTimeout > o.limits.requestTimeout) ctx.addIssue({ code: 'custom', message: 'headersTimeout must not exceed requestTimeout', path: ['limits', 'headersTimeout'] });
-    if (o.history.dir !== undefined && o.adapter !== undefined) ctx.addIssue({ code: 'custom', message: 'dir keeps history for the built-in memory adapter; a cluster adapter keeps its own (give the store to memoryAdapter instead)', path: ['history', 'dir'] });
+    if (o.history.store !== undefined && o.adapter !== undefined) ctx.addIssue({ code: 'custom', message: 'store keeps history for the built-in memory engine; a cluster adapter keeps its own (give the store to memoryAdapter instead)', path: ['history', 'store'] });
     if (o.tls !== undefined && o.port === undefined) ctx.addIssue({ code: 'custom', message: 'tls goes with port (a shared server brings its own)', path: ['tls'] });
   });
 

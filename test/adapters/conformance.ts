@@ -44,7 +44,7 @@ export interface ConformanceOptions {
 }
 
 type History = ResolvedOptions['history'];
-const defaultHistory: History = { size: 100, ttl: 60_000, topics: ['>'], maxTopics: 1000, maxBytes: 64 * 1024 * 1024, durability: 'commit' };
+const defaultHistory: History = { size: 100, ttl: 60_000, topics: ['>'], maxTopics: 1000, maxBytes: 64 * 1024 * 1024 };
 
 export interface RecordingNode extends AdapterNode {
   readonly delivered: Publication[];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LmdbHistoryStore, lmdbHistory } from '../../adapters/lmdb/index.js';
-import { createMemoryBus, memoryAdapter } from '../../adapters/memory/index.js';
+import { createMemoryBus, memoryAdapter } from '../../core/cluster/memory-adapter.js';
 import { adapterConformance } from './conformance.js';
 import { historyStoreConformance } from './history-store-conformance.js';
 
@@ -83,15 +83,15 @@ describe('lmdb history store: after the machine went down', () => {
   });
 });
 
-describe('createBroker with history.dir', () => {
-  it('keeps history on disk: a new broker on the same directory resumes the positions; without dir it stays in memory', async () => {
+describe('createBroker with history.store', () => {
+  it('keeps history on disk: a new broker on the same directory resumes the positions; without a store it stays in memory', async () => {
     const { createBroker } = await import('../../core/index.js');
     const dir = freshDir();
-    const first = await createBroker({ noServer: true, logger: false, history: { dir } });
+    const first = await createBroker({ noServer: true, logger: false, history: { store: lmdbHistory({ dir }) } });
     const a = await first.publish('embedded.t', 'one');
     await first.publish('embedded.t', 'two');
     await first.close();
-    const second = await createBroker({ noServer: true, logger: false, history: { dir } });
+    const second = await createBroker({ noServer: true, logger: false, history: { store: lmdbHistory({ dir }) } });
     const resumed = await second.history('embedded.t', { since: { offset: a.offset!, epoch: a.epoch! } });
     expect(resumed.recovered).toBe(true);
     expect(resumed.publications.map((p) => p.data)).toEqual(['two']);
@@ -101,8 +101,14 @@ describe('createBroker with history.dir', () => {
     await memory.close();
   });
 
-  it('refuses history.dir beside a cluster adapter, naming the key', async () => {
+  it('refuses history.store beside a cluster adapter, naming the key', async () => {
     const { createBroker } = await import('../../core/index.js');
-    await expect(createBroker({ noServer: true, logger: false, adapter: memoryAdapter(), history: { dir: freshDir() } })).rejects.toThrow(/history\.dir: dir keeps history for the built-in memory adapter/);
+    await expect(createBroker({ noServer: true, logger: false, adapter: memoryAdapter(), history: { store: lmdbHistory({ dir: freshDir() }) } }))
+      .rejects.toThrow(/history\.store: store keeps history for the built-in memory engine/);
+  });
+
+  it('refuses an unknown history key (a `dir` there is not silently kept in memory)', async () => {
+    const { createBroker } = await import('../../core/index.js');
+    await expect(createBroker({ noServer: true, logger: false, history: { dir: freshDir() } } as never)).rejects.toThrow(/history.*dir/);
   });
 });

@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryBus, memoryAdapter } from '../../adapters/memory/index.js';
+import { createMemoryBus, memoryAdapter } from '../../core/cluster/memory-adapter.js';
 import { ConfigError, createBroker } from '../../core/index.js';
 import { ws } from '../../transports/ws/index.js';
 import { sleep, startBroker } from '../helpers/broker.js';
@@ -167,7 +167,7 @@ describe('memory cluster: several brokers in one process', () => {
 
 describe('Broker: a gap reported by the cluster adapter', () => {
   it('drops the affected subscriptions with an unsub push (reason gap), closes no connection, touches no one else', async () => {
-    const { MemoryAdapter } = await import('../../adapters/memory/index.js');
+    const { MemoryAdapter } = await import('../../core/cluster/memory-adapter.js');
     let node: import('../../core/contracts.js').AdapterNode | undefined;
     class Capturing extends MemoryAdapter {
       override async start(n: import('../../core/contracts.js').AdapterNode) {

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeraldClient, type DisconnectedEvent } from '../../client/index.js';
-import { createMemoryBus, memoryAdapter } from '../../adapters/memory/index.js';
+import { createMemoryBus, memoryAdapter } from '../../core/cluster/memory-adapter.js';
 import type { Hooks } from '../../core/index.js';
 import { HeraldError } from '../../core/errors.js';
 import { VERSION } from '../../core/version.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryBus, MemoryAdapter } from '../../adapters/memory/index.js';
+import { createMemoryBus, MemoryAdapter } from '../../core/cluster/memory-adapter.js';
 import type { ClusterAdapter } from '../../core/contracts.js';
 import { createContainer, startBroker, TOKENS } from '../../core/di.js';
 import type { Broker } from '../../core/broker.js';

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
@@ -57,6 +57,15 @@ describe('core/ import boundary', () => {
     expect(files.length).toBeGreaterThan(5);
     const offenders = files.filter((f) => FORBIDDEN.test(readFileSync(f, 'utf8')));
     expect(offenders).toEqual([]);
+  });
+
+  it('no file in core/ imports a file outside core/ (adapters, transports...): the arrows point into core', () => {
+    const specifier = /(?:from\s+|import\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+    const outside = sources('core').flatMap((f) => [...readFileSync(f, 'utf8').matchAll(specifier)]
+      .map((m) => relative('core', resolve(dirname(f), m[1]!)))
+      .filter((target) => target.startsWith('..'))
+      .map((target) => `${f} -> ${target}`));
+    expect(outside).toEqual([]);
   });
 
   it('loading the core entry point leaves those libraries unloaded (and the probe sees them when loaded)', () => {

@@ -15,8 +15,8 @@ describe('resolved settings match the contracts', () => {
       rateLimitStrikes: true, connectionsPerIp: true, connectionRate: true, connectionBurst: true, exemptLoopback: true,
       headersTimeout: true, requestTimeout: true,
     };
-    const historyKeys: Record<Exclude<keyof HistorySettings, 'dir'>, true> = {
-      size: true, ttl: true, topics: true, maxTopics: true, maxBytes: true, durability: true,
+    const historyKeys: Record<Exclude<keyof HistorySettings, 'store'>, true> = {
+      size: true, ttl: true, topics: true, maxTopics: true, maxBytes: true,
     };
     const resolved = resolveOptions({ noServer: true });
     expect(Object.keys(resolved.limits).sort()).toEqual(Object.keys(limitKeys).sort());

@@ -284,7 +284,7 @@ describe('Session: replies larger than the outbound cap', () => {
 
 describe('Session: pipelined publishes', () => {
   it('does not wait for one publish to be acknowledged before the next; replies and deliveries keep publish order', async () => {
-    const { MemoryAdapter } = await import('../../adapters/memory/index.js');
+    const { MemoryAdapter } = await import('../../core/cluster/memory-adapter.js');
     const ACK_MS = 40;
     let inFlight = 0;
     let peak = 0;
@@ -316,7 +316,7 @@ describe('Session: pipelined publishes', () => {
   });
 
   it('keeps at most limits.pendingCommands publishes in flight, queues as many more, and refuses the rest with rate_limited', async () => {
-    const { MemoryAdapter } = await import('../../adapters/memory/index.js');
+    const { MemoryAdapter } = await import('../../core/cluster/memory-adapter.js');
     let inFlight = 0;
     let peak = 0;
     class CountingAdapter extends MemoryAdapter {
@@ -342,7 +342,7 @@ describe('Session: pipelined publishes', () => {
 
 describe('Session: live copies older than a subscribe', () => {
   it('drops a live copy at or before the position its subscribe announced (one that arrived late, as over NATS)', async () => {
-    const { memoryAdapter } = await import('../../adapters/memory/index.js');
+    const { memoryAdapter } = await import('../../core/cluster/memory-adapter.js');
     const { Publication } = await import('../../core/publication.js');
     const inner = memoryAdapter();
     let node: import('../../core/contracts.js').AdapterNode | undefined;

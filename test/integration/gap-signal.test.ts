@@ -5,7 +5,7 @@
  * `herald:unsub` event; an SSE stream ends and a real EventSource resumes by Last-Event-ID.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryAdapter } from '../../adapters/memory/index.js';
+import { MemoryAdapter } from '../../core/cluster/memory-adapter.js';
 import { HeraldClient, type Message, type SubscribedEvent } from '../../client/index.js';
 import type { AdapterNode } from '../../core/contracts.js';
 import { socketio } from '../../transports/socketio/index.js';

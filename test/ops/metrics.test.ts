@@ -3,7 +3,7 @@
  * the thing it counts happens, read over HTTP as Prometheus would.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryAdapter } from '../../adapters/memory/index.js';
+import { memoryAdapter } from '../../core/cluster/memory-adapter.js';
 import type { ClusterAdapter } from '../../core/contracts.js';
 import { metrics } from '../../core/metrics/index.js';
 import { readinessOf } from '../../core/metrics/readiness.js';

@@ -6,7 +6,7 @@
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { memoryAdapter } from '../../adapters/memory/index.js';
+import { memoryAdapter } from '../../core/cluster/memory-adapter.js';
 import type { ClusterAdapter } from '../../core/contracts.js';
 import { createBroker } from '../../core/index.js';
 import { metrics } from '../../core/metrics/index.js';

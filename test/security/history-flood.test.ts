@@ -4,7 +4,7 @@
  * time, and a healthy subscriber beside the flood receives every publication of its own topic.
  */
 import { describe, expect, it } from 'vitest';
-import { createMemoryBus, memoryAdapter } from '../../adapters/memory/index.js';
+import { createMemoryBus, memoryAdapter } from '../../core/cluster/memory-adapter.js';
 import { startBroker, until } from '../helpers/broker.js';
 
 describe('history flood', () => {

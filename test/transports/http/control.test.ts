@@ -5,7 +5,7 @@
  */
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createMemoryBus, memoryAdapter } from '../../../adapters/memory/index.js';
+import { createMemoryBus, memoryAdapter } from '../../../core/cluster/memory-adapter.js';
 import { jwtAuth } from '../../../core/index.js';
 import { httpApi } from '../../../transports/http/index.js';
 import { ws } from '../../../transports/ws/index.js';

@@ -9,9 +9,9 @@
  * that starts over never reuses an epoch its earlier offsets were given: those resumes say
  * recovered:false.
  */
-import type { HistoryBounds, HistoryQuery, HistoryResult, HistoryStore, HistoryStoreStats } from '../../core/contracts.js';
-import { HeraldError } from '../../core/errors.js';
-import type { Publication } from '../../core/publication.js';
+import type { HistoryBounds, HistoryQuery, HistoryResult, HistoryStore, HistoryStoreStats } from '../contracts.js';
+import { HeraldError } from '../errors.js';
+import type { Publication } from '../publication.js';
 import { approximateSize } from './approximate-size.js';
 import { TopicHistory } from './topic-history.js';
 

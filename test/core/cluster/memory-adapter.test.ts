@@ -1,8 +1,8 @@
-import { createMemoryBus, memoryAdapter, memoryHistory } from '../../adapters/memory/index.js';
+import { createMemoryBus, memoryAdapter, memoryHistory } from '../../../core/cluster/memory-adapter.js';
 import { describe, expect, it } from 'vitest';
-import { adapterConformance } from './conformance.js';
-import { historyStoreConformance } from './history-store-conformance.js';
-import { startBroker, until } from '../helpers/broker.js';
+import { adapterConformance } from '../../adapters/conformance.js';
+import { historyStoreConformance } from '../../adapters/history-store-conformance.js';
+import { startBroker, until } from '../../helpers/broker.js';
 
 adapterConformance('memory', async () => {
   const bus = createMemoryBus();

@@ -1,6 +1,6 @@
 /** One topic's bounded history: a ring of publications with contiguous offsets, trimmed by count, age and the bus's byte budget. */
-import type { HistoryQuery, HistoryResult } from '../../core/contracts.js';
-import { Publication } from '../../core/publication.js';
+import type { HistoryQuery, HistoryResult } from '../contracts.js';
+import { Publication } from '../publication.js';
 
 interface Entry {
   readonly pub: Publication;
