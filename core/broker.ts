@@ -16,6 +16,7 @@ import type {
 import {
   broadcastVia, mergeTopics, parseDisconnect, parseIdempotencyKey, parseTarget, parseTopics, parseTopicsLimit, presenceStatsOf, reached, runLocal,
 } from './control.js';
+import { HistoryPolicy } from './cluster/history-policy.js';
 import { CloseCodes, HeraldError } from './errors.js';
 import type { HttpHost } from './http-host.js';
 import type { ResolvedOptions } from './options.js';
@@ -53,6 +54,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   readonly limitedLog: LogLimiter;
 
   private readonly adapter: ClusterAdapter;
+  /** Which topics keep history: decided here for every engine. */
+  private readonly historyPolicy: HistoryPolicy;
   private readonly transports: readonly Transport[];
   private readonly http: HttpHost;
   private readonly router = new Router<Session>();
@@ -80,6 +83,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     this.limits = options.limits;
     this.logger = logger;
     this.adapter = adapter;
+    this.historyPolicy = new HistoryPolicy(options.history);
     this.http = http;
     this.transports = transports;
     this.nodeId = nodeId;
@@ -96,6 +100,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
       logger: this.logger.child({ adapter: this.adapter.name }),
       history: this.options.history,
       maxIdempotencyKeys: this.options.control.maxIdempotencyKeys,
+      keepsHistory: (topic) => this.historyPolicy.keeps(topic),
+      historyCovers: (pattern) => this.historyPolicy.covers(pattern),
       deliver: (pub) => {
         this.counters.publicationsFromCluster++;
         this.deliver(pub);
@@ -137,9 +143,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     if (this.closing) throw new HeraldError('unsupported', 'broker is shutting down');
     const value = data === undefined ? null : data;
     let position: Position | undefined;
-    if (key === undefined) position = await this.adapter.publish(topic, value);
+    // The broker decides per publish whether the topic keeps history; the engine stores what it is told.
+    const settings = { history: this.historyPolicy.keeps(topic) };
+    if (key === undefined) position = await this.adapter.publish(topic, value, settings);
     else {
-      const once = await this.adapter.publishOnce(topic, value, key, this.options.control.idempotencyWindow);
+      const once = await this.adapter.publishOnce(topic, value, key, this.options.control.idempotencyWindow, settings);
       position = once.position;
       if (once.duplicate) return position ? { offset: position.offset, epoch: position.epoch } : {};
     }

@@ -329,8 +329,12 @@ export interface AdapterNode {
   /** This node's id: adapters drop their own echo with it. */
   readonly id: string;
   readonly logger: Logger;
-  /** Which topics keep history, how much and how long: every adapter honours the same settings. */
+  /** How much history and how long (bounds for a store); which topics keep it is keepsHistory(). */
   readonly history: HistorySettings;
+  /** The broker's choice: does this topic keep history? (The broker also passes it with each publish.) */
+  keepsHistory(topic: string): boolean;
+  /** Does every topic this pattern can match keep history, so what it missed can be read back completely? */
+  historyCovers(pattern: string): boolean;
   /** Idempotency keys an adapter that keeps them in memory remembers at most (control.maxIdempotencyKeys). */
   readonly maxIdempotencyKeys: number;
   /** Hands a publication accepted by another node to this node's subscribers. */
@@ -347,6 +351,12 @@ export interface AdapterNode {
   missed(patterns: readonly string[]): void;
   /** Runs a control command (core/control.ts) on this node's sessions; the adapter calls it for every node's gatherControl. */
   control(command: ControlCommand): Promise<NodeControlReply>;
+}
+
+/** What the broker decides per publish (as Centrifuge's node passes history size and ttl with each publish). */
+export interface PublishSettings {
+  /** Store the publication and give it a position. Absent: the adapter asks AdapterNode.keepsHistory. */
+  readonly history?: boolean;
 }
 
 /** What publishOnce answers: the first publication's position under this key, and whether this one was a repeat. */
@@ -421,9 +431,12 @@ export interface HistoryStoreStats {
 }
 
 /**
- * A cluster adapter connects broker instances (a Centrifuge-style Broker + PresenceManager).
+ * A cluster adapter connects broker instances (a Centrifuge-style Broker + PresenceManager). An
+ * engine extends ClusterAdapterBase (core/cluster/adapter-base.ts), which implements this for it and
+ * keeps what every engine shares (history choice, echo and duplicate dropping, gap signalling).
  * Semantics every adapter must keep, pinned by test/adapters/conformance.ts:
- * - publish() assigns the position (when the topic keeps history) and delivers to every other node
+ * - publish() stores the publication and assigns its position when the broker says the topic keeps
+ *   history (`settings.history`), and delivers to every other node
  *   that expressed interest in a matching pattern, never back to this node. It resolves only once
  *   the publication will reach them (it may wait while the cluster is unreachable) and rejects with
  *   HeraldError('unavailable') when it cannot: then no node delivers it.
@@ -438,13 +451,13 @@ export interface HistoryStoreStats {
 export interface ClusterAdapter {
   readonly name: string;
   start(node: AdapterNode): Promise<void>;
-  publish(topic: string, data: unknown): Promise<Position | undefined>;
+  publish(topic: string, data: unknown, settings?: PublishSettings): Promise<Position | undefined>;
   /**
    * publish() at most once per `key` within `windowMs`, whichever node the repeats arrive on: a
    * repeat publishes nothing and answers with the first one's position (waiting for it if the first
    * is still in flight). A first publish that fails frees its key, so a retry may publish.
    */
-  publishOnce(topic: string, data: unknown, key: string, windowMs: number): Promise<PublishOnceResult>;
+  publishOnce(topic: string, data: unknown, key: string, windowMs: number, settings?: PublishSettings): Promise<PublishOnceResult>;
   /**
    * Runs a control command on every node of the cluster, this one included (AdapterNode.control),
    * and resolves with each node's reply. Nodes that do not answer in the adapter's time bound are
@@ -453,7 +466,7 @@ export interface ClusterAdapter {
   gatherControl(command: ControlCommand): Promise<NodeControlReply[]>;
   subscribe(pattern: string): Promise<void>;
   unsubscribe(pattern: string): Promise<void>;
-  /** Throws HeraldError('unsupported') when the topic keeps no history. */
+  /** Throws HeraldError('unsupported') when the topic keeps no history (AdapterNode.keepsHistory). */
   history(topic: string, query: HistoryQuery): Promise<HistoryResult>;
   join(topic: string, entry: PresenceEntry): Promise<void>;
   leave(topic: string, client: string): Promise<void>;

@@ -10,6 +10,9 @@ export type { MsgPush, Position, PresenceEntry, ServerMessage, UnsubReason } fro
 export { CloseCodes, ErrorCodes, HeraldError, toHeraldError, type ErrorCode } from './errors.js';
 export { codecs, jsonCodec, msgpackCodec, msgpackOptions, type Codec } from './codec.js';
 export { Publication, type Chunk } from './publication.js';
+// A cluster engine extends the base, which keeps what every engine shares (docs/architecture.md).
+export { ClusterAdapterBase, type Received, type RepairSource, type Stamp } from './cluster/adapter-base.js';
+export { MAX_REPAIRED } from './cluster/gap-repair.js';
 export { MAX_HISTORY_LIMIT, parsePosition } from './protocol.js';
 export { assertPattern, assertTopic, covers, hasWildcard, isPattern, isTopic, matches } from './topic.js';
 /** The HTTP API's credentials: API keys and the hooks applied to one request. */

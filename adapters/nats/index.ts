@@ -8,12 +8,11 @@
  * every subscription. While NATS is unreachable, publications wait in a bounded outbox (outbox.ts)
  * and are acknowledged once stored and sent; past the bound they are refused with `unavailable`.
  * When the link is back, what this node's subscribers missed is read back from JetStream and
- * delivered in order (repair.ts); only what cannot be repaired is reported to the broker, per pattern.
+ * delivered in order (core/cluster/gap-repair.ts, run by ClusterAdapterBase); only what cannot be repaired is reported to the broker, per pattern.
  */
-import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { type AdapterNode, type ClusterAdapter, type ClusterAdapterStats, type ControlCommand, covers, HeraldError, type HistoryQuery, type HistoryResult, matches, type NodeControlReply, type Position, type PresenceEntry, type PublishOnceResult } from '../../core/plugin.js';
+import { ClusterAdapterBase, MAX_REPAIRED, type AdapterNode, type ClusterAdapter, type ClusterAdapterStats, type ControlCommand, HeraldError, type HistoryQuery, type HistoryResult, type NodeControlReply, type Position, type PresenceEntry, type PublishOnceResult, type RepairSource } from '../../core/plugin.js';
 import { ControlChannel } from './control.js';
 import { pack, type LiveEnvelope } from './envelope.js';
 import { StreamHistory } from './history.js';
@@ -21,7 +20,6 @@ import { IdempotencyKeys } from './idempotency.js';
 import { Interest } from './interest.js';
 import { resolveNatsOptions, type NatsAdapterOptions, type ResolvedNatsOptions } from './options.js';
 import { Outbox } from './outbox.js';
-import { GapRepair, MAX_REPAIRED } from './repair.js';
 import { ClusterPresence } from './presence.js';
 import { Subjects } from './subjects.js';
 
@@ -58,11 +56,10 @@ interface SentLive {
 
 const timeout = (ms: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
 
-export class NatsAdapter implements ClusterAdapter {
+export class NatsAdapter extends ClusterAdapterBase {
   readonly name = 'nats';
   readonly options: ResolvedNatsOptions;
   readonly subjects: Subjects;
-  private node: AdapterNode | undefined;
   private logger: Logger | undefined;
   private nc: NatsConnection | undefined;
   private store: StreamHistory | undefined;
@@ -72,39 +69,43 @@ export class NatsAdapter implements ClusterAdapter {
   private idempotency: IdempotencyKeys | undefined;
   private connected = false;
   private closed = false;
-  /** A random token per start: receivers key their duplicate filter by it. */
-  private readonly incarnation = randomBytes(6).toString('hex');
-  private sent = 0;
-  private stored = 0;
-  private pruneTimer: NodeJS.Timeout | undefined;
+  /** Publish order on this node (the outbox keeps it). */
+  private order = 0;
   private readonly counters = { lostPublications: 0, unstoredPublications: 0, disconnects: 0, reconnects: 0 };
   private outage: { since: number; lost: number } | undefined;
   private lastLossLog = 0;
-  private readonly historyCache = new Map<string, boolean>();
   private readonly outbox: Outbox;
   /** True while the outbox is being sent after a reconnect: new publications queue behind it. */
   private draining = false;
   /** Publications sent directly (not through the outbox) and not yet stored or queued. */
   private readonly sending = new Set<Promise<unknown>>();
-  private repair: GapRepair | undefined;
   /** Stored live copies sent but not yet confirmed by a flush (re-sent after a reconnect). */
   private unconfirmed: SentLive[] = [];
   private confirming = false;
 
   constructor(options: NatsAdapterOptions = {}) {
+    super();
     this.options = resolveNatsOptions(options);
     this.subjects = new Subjects(this.options.prefix, this.options.stream);
     this.outbox = new Outbox({ maxBytes: this.options.outboxBytes, maxAgeMs: this.options.outboxAgeMs });
   }
 
   private get self(): AdapterNode {
-    if (this.node === undefined || this.closed) throw new HeraldError('internal', 'nats adapter used before start() or after close()');
+    if (this.closed) throw new HeraldError('internal', 'nats adapter used before start() or after close()');
     return this.node;
   }
 
-  async start(node: AdapterNode): Promise<void> {
-    if (this.node !== undefined) throw new Error('nats adapter: start() called twice');
-    this.node = node;
+  /** Gap repair reads the JetStream stream back (ClusterAdapterBase runs it). */
+  protected override repairSource(): RepairSource {
+    return {
+      patienceMs: this.options.publishTimeoutMs,
+      connected: () => this.connected && !this.closed,
+      ready: async () => { await this.nc!.flush(); },
+      read: (from, epoch) => this.store!.after(from, epoch, MAX_REPAIRED),
+    };
+  }
+
+  protected async connect(node: AdapterNode): Promise<void> {
     const logger = (this.logger = node.logger);
     const o = this.options;
     let nc: NatsConnection;
@@ -120,7 +121,7 @@ export class NatsAdapter implements ClusterAdapter {
         pingInterval: o.pingIntervalMs,
         maxPingOut: 2,
         timeout: o.connectTimeoutMs,
-        // Our own publications never come back to us (the node id check below is a second guard).
+        // Our own publications never come back to us (ClusterAdapterBase's origin check is a second guard).
         noEcho: true,
         ...o.connection,
       });
@@ -140,24 +141,12 @@ export class NatsAdapter implements ClusterAdapter {
             `(is JetStream enabled? nats-server -js; or set history.size to 0): ${(err as Error).message}`, { cause: err });
         }
       }
-      const repair = (this.repair = new GapRepair({
-        nodeId: node.id, logger, patienceMs: o.publishTimeoutMs,
-        deliver: (pub) => node.deliver(pub),
-        missed: (patterns) => node.missed(patterns),
-        connected: () => this.connected && !this.closed,
-        patterns: () => this.interest?.patterns ?? [],
-        repairable: (pattern) => this.repairable(pattern),
-        ready: async () => { await this.nc!.flush(); },
-        read: (from, epoch) => this.store!.after(from, epoch, MAX_REPAIRED),
-      }));
       if (this.store) {
         const now = await this.store.position();
-        repair.known(now.seq, now.epoch);
+        this.streamAt(now.seq, now.epoch);
       }
-      this.interest = new Interest(nc, this.subjects, node.id, logger, (pub) => repair.live(pub));
-      const presenceEvent = (kind: 'join' | 'leave', topic: string, entry: PresenceEntry) => {
-        try { node.presenceEvent(kind, topic, entry); } catch (err) { logger.error({ err, topic }, 'local presence push failed'); }
-      };
+      this.interest = new Interest(nc, this.subjects, logger, (message) => this.receive(message));
+      const presenceEvent = (kind: 'join' | 'leave', topic: string, entry: PresenceEntry) => this.presenceEvent(kind, topic, entry);
       this.presenceReplica = new ClusterPresence(nc, this.subjects, node.id, logger, presenceEvent,
         { heartbeatMs: o.heartbeatMs, nodeTimeoutMs: o.nodeTimeoutMs, requestTimeoutMs: o.requestTimeoutMs }, () => this.connected);
       await this.presenceReplica.start();
@@ -169,8 +158,6 @@ export class NatsAdapter implements ClusterAdapter {
       await nc.close().catch(() => undefined);
       throw err;
     }
-    this.pruneTimer = setInterval(() => this.interest?.prune(), 60_000);
-    this.pruneTimer.unref();
     logger.info({ servers: o.servers, prefix: o.prefix, history: this.store ? this.subjects.stream : false }, 'nats adapter connected');
   }
 
@@ -185,7 +172,7 @@ export class NatsAdapter implements ClusterAdapter {
             this.connected = false;
             this.counters.disconnects++;
             this.outage = { since: Date.now(), lost: 0 };
-            this.repair?.begin();
+            this.linkLost();
             logger.warn({ server: s.server }, 'NATS connection lost; reconnecting (publications wait in the outbox, missed ones are repaired from history after)');
             break;
           case 'reconnect': {
@@ -194,7 +181,7 @@ export class NatsAdapter implements ClusterAdapter {
             const outage = this.outage;
             this.outage = undefined;
             const downMs = outage ? Date.now() - outage.since : 0;
-            logger.info({ server: s.server, downMs, outbox: this.outbox.size, subscriptions: this.interest?.patterns.length ?? 0 },
+            logger.info({ server: s.server, downMs, outbox: this.outbox.size, subscriptions: this.patterns.length },
               'NATS reconnected; subscriptions restored');
             if (outage && outage.lost > 0) logger.warn({ lost: outage.lost, downMs }, 'publications refused while NATS was unreachable (outbox full or too old)');
             this.presenceReplica?.reconnected();
@@ -203,7 +190,7 @@ export class NatsAdapter implements ClusterAdapter {
             // they have), then what waited in the outbox; meanwhile what this node missed is repaired.
             this.resendUnconfirmed();
             void this.drainOutbox();
-            void this.repair?.repair();
+            void this.linkRestored();
             break;
           }
           case 'error':
@@ -211,8 +198,8 @@ export class NatsAdapter implements ClusterAdapter {
             break;
           case 'slowConsumer':
             logger.warn({ subject: s.sub.getSubject(), pending: s.pending }, 'NATS slow consumer: messages dropped by the client; repairing from history');
-            this.repair?.begin();
-            void this.repair?.repair();
+            this.linkLost();
+            void this.linkRestored();
             break;
           case 'staleConnection':
             logger.warn('NATS connection stale (pings unanswered); reconnecting');
@@ -235,13 +222,13 @@ export class NatsAdapter implements ClusterAdapter {
 
   /** Counters for metrics and tests. */
   stats(): NatsAdapterStats {
-    const c = this.interest?.counts;
-    const r = this.repair?.counts;
+    const c = this.receivedCounts;
+    const r = this.repairCounts;
     return {
       connected: this.connected, ...this.counters,
-      received: c?.received ?? 0, delivered: c?.delivered ?? 0, duplicates: (c?.duplicates ?? 0) + (r?.duplicates ?? 0),
+      received: c.received, delivered: c.delivered, duplicates: c.duplicates + r.duplicates,
       outbox: this.outbox.size, refusedPublications: this.outbox.refused,
-      repairs: r?.repairs ?? 0, repairedPublications: r?.repaired ?? 0, unrepairedPatterns: r?.unrepaired ?? 0,
+      repairs: r.repairs, repairedPublications: r.repaired, unrepairedPatterns: r.unrepaired,
     };
   }
 
@@ -253,22 +240,6 @@ export class NatsAdapter implements ClusterAdapter {
     if (!this.connected || this.nc === undefined || this.closed) return undefined;
     const r = await Promise.race([this.nc.rtt().catch(() => undefined), timeout(timeoutMs)]);
     return typeof r === 'number' ? r : undefined;
-  }
-
-  private keepsHistory(topic: string): boolean {
-    if (this.store === undefined) return false;
-    let keeps = this.historyCache.get(topic);
-    if (keeps === undefined) {
-      keeps = this.self.history.topics.some((p) => matches(p, topic));
-      if (this.historyCache.size >= 10_000) this.historyCache.clear();
-      this.historyCache.set(topic, keeps);
-    }
-    return keeps;
-  }
-
-  /** Can every topic this pattern matches keep history (so a repair from the stream is complete)? */
-  private repairable(pattern: string): boolean {
-    return this.store !== undefined && this.self.history.topics.some((h) => covers(h, pattern));
   }
 
   private lose(topic: string, why: string): void {
@@ -286,15 +257,15 @@ export class NatsAdapter implements ClusterAdapter {
    * history) or handed to NATS. While NATS is unreachable it waits in the outbox; refused with
    * `unavailable` past the outbox bound, and then no node delivers it.
    */
-  async publish(topic: string, data: unknown): Promise<Position | undefined> {
+  protected async doPublish(topic: string, data: unknown, history: boolean): Promise<Position | undefined> {
     this.self;
-    const order = ++this.stored;
+    const order = ++this.order;
     const msgID = `${this.incarnation}-${order}`;
-    if (!this.connected || this.draining || this.outbox.size > 0) return this.queue(topic, data, msgID, order, false);
+    if (!this.connected || this.draining || this.outbox.size > 0) return this.queue(topic, data, history, msgID, order, false);
     // Tracked until it is stored or queued: after a reconnect the outbox drain (later publications
     // queue behind it) waits for it, so that one on its way when the link broke (maybe stored) goes first.
-    const attempt = this.send(topic, data, msgID).then((sent) =>
-      sent === LINK_BROKE ? { queued: this.queue(topic, data, msgID, order, true) } : { position: sent.position });
+    const attempt = this.send(topic, data, history, msgID).then((sent) =>
+      sent === LINK_BROKE ? { queued: this.queue(topic, data, history, msgID, order, true) } : { position: sent.position });
     this.sending.add(attempt);
     void attempt.finally(() => this.sending.delete(attempt)).catch(() => undefined);
     const result = await attempt;
@@ -302,8 +273,8 @@ export class NatsAdapter implements ClusterAdapter {
   }
 
   /** Into the outbox at its place in publish order; `attempted`: a store request may have reached NATS already (not refused by age). */
-  private queue(topic: string, data: unknown, msgID: string, order: number, attempted: boolean): Promise<Position | undefined> {
-    const waiting = this.outbox.add(topic, data, msgID, order, pack(data).length + topic.length, attempted);
+  private queue(topic: string, data: unknown, history: boolean, msgID: string, order: number, attempted: boolean): Promise<Position | undefined> {
+    const waiting = this.outbox.add(topic, data, history, msgID, order, pack(data).length + topic.length, attempted);
     waiting.catch(() => this.lose(topic, 'NATS unreachable'));
     if (this.connected) void this.drainOutbox();
     return waiting;
@@ -314,10 +285,10 @@ export class NatsAdapter implements ClusterAdapter {
    * before it was stored (even if NATS is back already: it is not retried in place, where it could
    * be stored after publications made later); the caller keeps it (same message id) for the outbox.
    */
-  private async send(topic: string, data: unknown, msgID: string): Promise<{ position: Position | undefined } | typeof LINK_BROKE> {
+  private async send(topic: string, data: unknown, history: boolean, msgID: string): Promise<{ position: Position | undefined } | typeof LINK_BROKE> {
     const node = this.self;
     let position: Position | undefined;
-    if (this.keepsHistory(topic)) {
+    if (history && this.store !== undefined) {
       const link = this.counters.disconnects;
       const sameLink = (): boolean => this.connected && this.counters.disconnects === link;
       try {
@@ -330,10 +301,11 @@ export class NatsAdapter implements ClusterAdapter {
           'JetStream did not confirm a publication in time: refused with unavailable, not sent to other nodes');
         throw new HeraldError('unavailable', 'the history store did not confirm the publication in time: nothing was delivered, retry later');
       }
-      this.repair?.own(position.offset, position.epoch);
+      this.stored(position);
       if (this.closed) return { position };
     } else if (!this.connected) return LINK_BROKE;
-    const envelope: LiveEnvelope = { o: node.id, i: this.incarnation, n: ++this.sent, d: data };
+    const stamp = this.stamp();
+    const envelope: LiveEnvelope = { o: stamp.origin, i: stamp.incarnation, n: stamp.n, d: data };
     if (position !== undefined) { envelope.s = position.offset; envelope.e = position.epoch; }
     const subject = this.subjects.live(topic);
     const bytes = pack(envelope);
@@ -361,7 +333,7 @@ export class NatsAdapter implements ClusterAdapter {
         if (entry === undefined) break;
         let sent: Awaited<ReturnType<NatsAdapter['send']>>;
         try {
-          sent = await this.send(entry.topic, entry.data, entry.msgID);
+          sent = await this.send(entry.topic, entry.data, entry.history, entry.msgID);
         } catch (err) {
           entry.reject(err);
           continue;
@@ -396,9 +368,9 @@ export class NatsAdapter implements ClusterAdapter {
   }
 
   /** Once per key within the window, cluster-wide, through the idempotency bucket (idempotency.ts). */
-  async publishOnce(topic: string, data: unknown, key: string, windowMs: number): Promise<PublishOnceResult> {
+  protected async doPublishOnce(key: string, windowMs: number, publish: () => Promise<Position | undefined>): Promise<PublishOnceResult> {
     this.self;
-    return this.idempotency!.once(key, windowMs, () => this.publish(topic, data));
+    return this.idempotency!.once(key, windowMs, publish);
   }
 
   /** Runs a control command here and, through `<prefix>._c`, on every other node (control.ts). */
@@ -407,10 +379,11 @@ export class NatsAdapter implements ClusterAdapter {
     return this.controlChannel!.gather(command, this.connected);
   }
 
-  async subscribe(pattern: string): Promise<void> {
+  /** Resolves with where a repair of this pattern may start (ClusterAdapterBase.subscribe records it). */
+  protected async doSubscribe(pattern: string): Promise<number | undefined> {
     this.self;
-    if (!this.interest!.add(pattern)) return;
-    if (!this.connected) { this.repair!.subscribed(pattern, undefined); return; }
+    this.interest!.add(pattern);
+    if (!this.connected) return undefined;
     // The server has the subscription once it answered a ping sent after it: only then may the broker
     // read history and promise that nothing later is missed. Bounded: NATS may go away meanwhile,
     // and nats.js re-sends the subscription when it reconnects.
@@ -418,22 +391,21 @@ export class NatsAdapter implements ClusterAdapter {
     if (flushed !== 'ok') this.logger!.warn({ pattern, flushed }, 'NATS did not confirm a subscription in time; it is re-sent on reconnect');
     // Where a repair of this pattern may start: older stored publications are not its subscribers'.
     let floor: number | undefined;
-    if (flushed === 'ok' && this.repairable(pattern)) {
-      const now = await Promise.race([this.store!.position().catch(() => undefined), timeout(this.options.requestTimeoutMs)]);
+    if (flushed === 'ok' && this.store !== undefined && this.node.historyCovers(pattern)) {
+      const now = await Promise.race([this.store.position().catch(() => undefined), timeout(this.options.requestTimeoutMs)]);
       if (now !== undefined && now !== 'timeout') floor = now.seq;
     }
-    if (this.interest!.has(pattern)) this.repair!.subscribed(pattern, floor);
+    return floor;
   }
 
-  async unsubscribe(pattern: string): Promise<void> {
+  protected async doUnsubscribe(pattern: string): Promise<void> {
     this.self;
     this.interest!.remove(pattern);
-    this.repair!.unsubscribed(pattern);
   }
 
-  async history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
+  protected async readHistory(topic: string, query: HistoryQuery): Promise<HistoryResult> {
     this.self;
-    if (!this.keepsHistory(topic)) throw new HeraldError('unsupported', `topic ${topic} keeps no history`);
+    if (this.store === undefined) throw new HeraldError('unsupported', `topic ${topic} keeps no history`);
     // 'unsupported' rather than 'internal': a subscribe then still succeeds (live only, recovered:false).
     if (!this.connected) throw new HeraldError('unsupported', 'history is unavailable while NATS is unreachable');
     try {
@@ -461,7 +433,7 @@ export class NatsAdapter implements ClusterAdapter {
   }
 
   /** Says goodbye to the other nodes (they drop this node's presence at once), then drains the connection. */
-  async close(): Promise<void> {
+  protected async disconnect(): Promise<void> {
     if (this.closed || this.nc === undefined) return;
     const nc = this.nc;
     this.presenceReplica?.close();
@@ -469,7 +441,6 @@ export class NatsAdapter implements ClusterAdapter {
     this.interest?.close();
     this.closed = true;
     this.outbox.failAll(new HeraldError('unavailable', 'the node is shutting down before NATS came back: nothing was published'));
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
     // drain() flushes what is queued (the goodbye); bounded, because NATS may be unreachable.
     const drained = await Promise.race([nc.drain().then(() => 'ok' as const, () => 'failed' as const), timeout(2000)]);
     if (drained !== 'ok' && !nc.isClosed()) await nc.close().catch(() => undefined);

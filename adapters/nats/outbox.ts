@@ -15,6 +15,8 @@ import { HeraldError, type Position } from '../../core/plugin.js';
 export interface OutboxEntry {
   readonly topic: string;
   readonly data: unknown;
+  /** The broker's choice: stored in JetStream (with a position) or only sent live. */
+  readonly history: boolean;
   /** JetStream message id: the same on every attempt, so JetStream stores it once. */
   readonly msgID: string;
   /** Publish order on this node: the outbox keeps entries in it, whenever each was queued. */
@@ -57,14 +59,14 @@ export class Outbox {
    * is queued after later ones that found the link down, yet goes before them); the promise settles
    * when it is stored and sent, or refused.
    */
-  add(topic: string, data: unknown, msgID: string, order: number, bytes: number, attempted = false): Promise<Position | undefined> {
+  add(topic: string, data: unknown, history: boolean, msgID: string, order: number, bytes: number, attempted = false): Promise<Position | undefined> {
     // An attempted one may be stored already: only NATS can say, so it is never refused unheard.
     if (!attempted && this.bytes + bytes > this.limits.maxBytes) {
       this.refused++;
       return Promise.reject(new HeraldError('unavailable', `the cluster is unreachable and the publish outbox is full (${this.limits.maxBytes} bytes): nothing was published, retry later`));
     }
     return new Promise((resolve, reject) => {
-      this.insert({ topic, data, msgID, order, bytes, since: Date.now(), attempted, resolve, reject });
+      this.insert({ topic, data, history, msgID, order, bytes, since: Date.now(), attempted, resolve, reject });
     });
   }
 

@@ -3,18 +3,23 @@
  * cluster (publications, history, presence). A broker without an adapter gets one on a private bus,
  * so a single node runs the same code path as a cluster. History lives in the bus's HistoryStore:
  * in memory (MemoryHistory) unless the bus is given a durable one (herald/adapters/lmdb).
+ *
+ * An engine on ClusterAdapterBase (adapter-base.ts): the base owns echo dropping, duplicate
+ * filtering and the history choice; nothing between the nodes of one process can fail, so it never
+ * reports a link fault.
  */
 import { randomBytes } from 'node:crypto';
 import type { AdapterNode, ClusterAdapter, ControlCommand, NodeControlReply, HistoryQuery, HistoryResult, HistoryStore, PublishOnceResult } from '../contracts.js';
-import { HeraldError } from '../errors.js';
 import type { Position, PresenceEntry } from '../protocol.js';
-import { Publication } from '../publication.js';
 import { Router } from '../router.js';
-import { matches } from '../topic.js';
+import { ClusterAdapterBase, type Received } from './adapter-base.js';
 import { MemoryHistory } from './memory-history.js';
 
 interface Member {
   readonly node: AdapterNode;
+  /** Hands a publication of another node to this one (ClusterAdapterBase.receive). */
+  readonly receive: (message: Received) => void;
+  readonly presenceEvent: (kind: 'join' | 'leave', topic: string, entry: PresenceEntry) => void;
   /** Patterns this node has interest in. */
   readonly patterns: Set<string>;
 }
@@ -62,7 +67,7 @@ export interface MemoryAdapterOptions {
   sweepInterval?: number;
 }
 
-export class MemoryAdapter implements ClusterAdapter {
+export class MemoryAdapter extends ClusterAdapterBase {
   readonly name = 'memory';
   private readonly bus: MemoryBus;
   private readonly sweepInterval: number | undefined;
@@ -70,44 +75,45 @@ export class MemoryAdapter implements ClusterAdapter {
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryAdapterOptions = {}) {
+    super();
     if (options.bus !== undefined && options.store !== undefined) throw new Error('memoryAdapter: give the store to createMemoryBus({ store }) when sharing a bus');
     this.bus = options.bus ?? new MemoryBus({ store: options.store });
     this.sweepInterval = options.sweepInterval;
   }
 
   private get self(): Member {
-    if (this.member === undefined) throw new HeraldError('internal', 'memory adapter used before start() or after close()');
-    return this.member;
+    this.node; // throws before start() and after close()
+    return this.member!;
   }
 
-  async start(node: AdapterNode): Promise<void> {
+  protected async connect(node: AdapterNode): Promise<void> {
     if (this.bus.members.has(node.id)) throw new Error(`node id ${node.id} is already on this bus`);
     await this.bus.history.open(node.history);
-    this.member = { node, patterns: new Set() };
+    this.member = {
+      node, patterns: new Set(),
+      receive: (message) => this.receive(message),
+      presenceEvent: (kind, topic, entry) => this.presenceEvent(kind, topic, entry),
+    };
     this.bus.members.set(node.id, this.member);
     const every = this.sweepInterval ?? Math.min(60_000, Math.max(1000, Math.floor(node.history.ttl / 4)));
     // Idle topics are never appended to or read, so only a timer frees what outlived the ttl there.
     this.sweeper = setInterval(() => this.bus.history.sweep(), every).unref();
   }
 
-  private keepsHistory(topic: string): boolean {
-    const h = this.self.node.history;
-    return h.size > 0 && h.topics.some((p) => matches(p, topic));
-  }
-
-  async publish(topic: string, data: unknown): Promise<Position | undefined> {
+  protected async doPublish(topic: string, data: unknown, history: boolean): Promise<Position | undefined> {
     const self = this.self;
-    let pub: Publication;
-    if (this.keepsHistory(topic)) {
-      pub = await this.bus.history.append(topic, data, self.node.id);
-    } else {
-      pub = new Publication(topic, data, undefined, undefined, self.node.id);
+    let position: Position | undefined;
+    if (history) {
+      const pub = await this.bus.history.append(topic, data, self.node.id);
+      position = { offset: pub.offset!, epoch: pub.epoch! };
     }
-    for (const member of this.bus.interest.match(topic)) if (member !== self) member.node.deliver(pub);
-    return pub.offset === undefined ? undefined : { offset: pub.offset, epoch: pub.epoch! };
+    const message: Received = { ...this.stamp(), topic, data, ...position };
+    // The base drops this node's own echo; the router names each member once.
+    for (const member of this.bus.interest.match(topic)) member.receive(message);
+    return position;
   }
 
-  async publishOnce(topic: string, data: unknown, key: string, windowMs: number): Promise<PublishOnceResult> {
+  protected async doPublishOnce(key: string, windowMs: number, publish: () => Promise<Position | undefined>): Promise<PublishOnceResult> {
     const self = this.self;
     const keys = this.bus.idempotency;
     const now = Date.now();
@@ -118,7 +124,7 @@ export class MemoryAdapter implements ClusterAdapter {
     }
     const seen = keys.get(key);
     if (seen !== undefined) return { position: await seen.position, duplicate: true };
-    const position = this.publish(topic, data);
+    const position = publish();
     const entry = { expiresAt: now + windowMs, position };
     keys.set(key, entry);
     // A failed first publish frees its key: a retry may publish.
@@ -131,21 +137,19 @@ export class MemoryAdapter implements ClusterAdapter {
     return Promise.all([...this.bus.members.values()].map((m) => m.node.control(command)));
   }
 
-  async subscribe(pattern: string): Promise<void> {
+  protected async doSubscribe(pattern: string): Promise<undefined> {
     const self = this.self;
-    if (!self.patterns.has(pattern)) {
-      self.patterns.add(pattern);
-      this.bus.interest.add(pattern, self);
-    }
+    self.patterns.add(pattern);
+    this.bus.interest.add(pattern, self);
+    return undefined;
   }
 
-  async unsubscribe(pattern: string): Promise<void> {
-    const self = this.self;
-    if (self.patterns.delete(pattern)) this.bus.interest.remove(pattern, self);
+  protected async doUnsubscribe(pattern: string): Promise<void> {
+    const self = this.member;
+    if (self?.patterns.delete(pattern)) this.bus.interest.remove(pattern, self);
   }
 
-  async history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
-    if (!this.keepsHistory(topic)) throw new HeraldError('unsupported', `topic ${topic} keeps no history`);
+  protected readHistory(topic: string, query: HistoryQuery): Promise<HistoryResult> {
     return this.bus.history.read(topic, query);
   }
 
@@ -154,16 +158,17 @@ export class MemoryAdapter implements ClusterAdapter {
     let clients = this.bus.presence.get(topic);
     if (clients === undefined) this.bus.presence.set(topic, (clients = new Map()));
     clients.set(entry.client, { entry, node: self.node.id });
-    this.announce('join', topic, entry);
+    this.announce(self, 'join', topic, entry);
   }
 
   async leave(topic: string, client: string): Promise<void> {
+    const self = this.self;
     const clients = this.bus.presence.get(topic);
     const found = clients?.get(client);
     if (!clients || !found) return;
     clients.delete(client);
     if (clients.size === 0) this.bus.presence.delete(topic);
-    this.announce('leave', topic, found.entry);
+    this.announce(self, 'leave', topic, found.entry);
   }
 
   async presence(topic: string): Promise<PresenceEntry[]> {
@@ -171,13 +176,12 @@ export class MemoryAdapter implements ClusterAdapter {
     return clients ? [...clients.values()].map((c) => c.entry) : [];
   }
 
-  private announce(kind: 'join' | 'leave', topic: string, entry: PresenceEntry): void {
-    const self = this.self;
-    for (const member of this.bus.members.values()) if (member !== self) member.node.presenceEvent(kind, topic, entry);
+  private announce(self: Member, kind: 'join' | 'leave', topic: string, entry: PresenceEntry): void {
+    for (const member of this.bus.members.values()) if (member !== self) member.presenceEvent(kind, topic, entry);
   }
 
   /** Leaves the bus: withdraws interest and this node's presence (announced as leaves). */
-  async close(): Promise<void> {
+  protected async disconnect(): Promise<void> {
     const self = this.member;
     if (self === undefined) return;
     clearInterval(this.sweeper);
@@ -188,7 +192,7 @@ export class MemoryAdapter implements ClusterAdapter {
       for (const [client, c] of clients) {
         if (c.node === self.node.id) {
           clients.delete(client);
-          this.announce('leave', topic, c.entry);
+          this.announce(self, 'leave', topic, c.entry);
         }
       }
       if (clients.size === 0) this.bus.presence.delete(topic);

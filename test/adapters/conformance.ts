@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HistoryPolicy } from '../../core/cluster/history-policy.js';
 import type { ControlCommand } from '../../core/contracts.js';
 import type { AdapterNode, ClusterAdapter } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
@@ -62,13 +63,17 @@ export function recordingNode(history: Partial<History> = {}): RecordingNode {
   const gaps: string[][] = [];
   const commands: ControlCommand[] = [];
   const id = `node${++counter}x${process.pid}`;
+  const settings = { ...defaultHistory, ...history };
+  const policy = new HistoryPolicy(settings);
   return {
     id,
     maxIdempotencyKeys: 1000,
     commands,
     control: async (command) => { commands.push(command); return { node: id, connections: 1 }; },
     logger: pino({ level: 'silent' }),
-    history: { ...defaultHistory, ...history },
+    history: settings,
+    keepsHistory: (topic) => policy.keeps(topic),
+    historyCovers: (pattern) => policy.covers(pattern),
     delivered,
     events,
     deliver: (pub) => delivered.push(pub),

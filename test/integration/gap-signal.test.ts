@@ -17,9 +17,9 @@ import { closeSocketIoClients, connectSocketIo } from '../helpers/socketio-clien
 
 /** A memory adapter whose AdapterNode the test can reach, to report a gap as a cluster adapter would. */
 class Capturing extends MemoryAdapter {
-  node: AdapterNode | undefined;
+  captured: AdapterNode | undefined;
   override async start(node: AdapterNode) {
-    this.node = node;
+    this.captured = node;
     return super.start(node);
   }
 }
@@ -41,7 +41,7 @@ async function until(test: () => boolean, what: string, timeoutMs = 5000): Promi
 async function broker() {
   const adapter = new Capturing();
   const running = await startBroker({ adapter, transports: [ws(), socketio(), sse({ retry: 50 })] });
-  return { ...running, gap: (patterns: string[]) => adapter.node!.missed(patterns) };
+  return { ...running, gap: (patterns: string[]) => adapter.captured!.missed(patterns) };
 }
 
 describe('an unrepairable gap, as each client sees it', () => {

@@ -1,13 +1,13 @@
 /**
- * GapRepair (adapters/nats/repair.ts) on its own, with the reads answered by the test: the orders of
+ * GapRepair (core/cluster/gap-repair.ts) on its own, with the reads answered by the test: the orders of
  * events that a real link produces only by chance (the link breaking again while a repair's read is
  * still coming through) are played here step by step. The repair end to end, against real
  * nats-server processes, is in nats.test.ts (conformance fault cases) and the chaos test.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { GapRepair, type RepairRead } from '../../adapters/nats/repair.js';
-import { Publication } from '../../core/publication.js';
+import { GapRepair, type RepairRead } from '../../../core/cluster/gap-repair.js';
+import { Publication } from '../../../core/publication.js';
 
 const EPOCH = 'e1';
 const pub = (seq: number): Publication => new Publication('t', `m${seq}`, seq, EPOCH, 'other');

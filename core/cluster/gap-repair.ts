@@ -1,7 +1,9 @@
 /**
- * Gap repair: what a node's subscribers missed while its NATS link was down (or while nats.js
- * dropped messages as a slow consumer) is read back from the JetStream stream and delivered, in
- * stream order, with no duplicate against what arrives live meanwhile. Subscribers of repaired
+ * Gap repair, for engines whose stored publications share one cluster-wide stream sequence (the
+ * NATS engine's JetStream stream; ClusterAdapterBase runs it when the engine offers a RepairSource):
+ * what a node's subscribers missed while its link was down (or while the client dropped messages as
+ * a slow consumer) is read back from the stream and delivered, in stream order, with no duplicate
+ * against what arrives live meanwhile. Subscribers of repaired
  * patterns see no gap and are not told anything.
  *
  * - Every delivered stored publication moves the node's watermark (the highest stream sequence it
@@ -20,7 +22,8 @@
  *   that may have dropped messages to its per-subject limit, too much to repair or hold.
  */
 import type { Logger } from 'pino';
-import { matches, type Publication } from '../../core/plugin.js';
+import type { Publication } from '../publication.js';
+import { matches } from '../topic.js';
 
 /** Live publications held during one repair before the repair gives up and reports the gap. */
 export const MAX_HELD = 10_000;
