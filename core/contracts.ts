@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { HeraldError } from './errors.js';
-import type { Position, PresenceEntry, ServerMessage } from './messages.js';
+import type { Position, PresenceEntry, Reply, ServerMessage } from './messages.js';
 import type { Chunk, Publication } from './publication.js';
 
 // ---------------------------------------------------------------- transports
@@ -59,8 +59,11 @@ export interface SessionHandle {
   /** The patterns it is subscribed to, by pattern. */
   readonly subscriptions: ReadonlyMap<string, unknown>;
   readonly isClosed: boolean;
-  /** Feeds one decoded client message (any value: it is validated by the session). */
-  handle(raw: unknown): void;
+  /**
+   * Feeds one decoded client message (any value: it is validated by the session). With `onReply`
+   * its reply goes to the callback instead of through the Encoder (ReplyHandler).
+   */
+  handle(raw: unknown, onReply?: ReplyHandler): void;
   /** Reports an inbound frame the transport could not decode (counts as a protocol error). */
   reject(error: HeraldError): void;
   /** Server-side close: flushes what is queued, closes the connection with `code`, frees the session. */
@@ -74,7 +77,10 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 /** One client connection as the core sees it. */
 export interface Connection {
-  /** Writes chunks made by this connection's Encoder, in order. The broker calls it at most once per event-loop turn. */
+  /**
+   * Writes chunks made by this connection's Encoder, in order. The broker calls it at most once per
+   * event-loop turn, and once more before each reply callback (ReplyHandler) it runs.
+   */
   write(chunks: Chunk[]): void;
   /** Closes with a protocol close code (errors.ts CloseCodes); transports without codes map them. */
   close(code: number, reason: string): void;
@@ -96,6 +102,14 @@ export interface Encoder {
    */
   publication?(pub: Publication): Chunk;
 }
+
+/**
+ * Takes a command's reply instead of the Encoder (`session.handle(raw, onReply)`), for a transport
+ * that answers commands its own way: a socket.io ack, an SSE stream's ready event, or an MQTT ack.
+ * Called in command order once everything queued before the reply was handed to Connection.write; a
+ * returned chunk (this connection's wire form) is queued in the reply's place.
+ */
+export type ReplyHandler = (reply: Reply) => Chunk | void;
 
 /** What a client presented when it connected, in transport-neutral form. */
 export interface Handshake {

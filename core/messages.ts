@@ -34,6 +34,11 @@ export interface PresenceEntry {
   info?: unknown;
 }
 
+/** A command's reply as a transport's reply callback receives it (contracts.ts ReplyHandler): the wire reply without its id. */
+export type Reply =
+  | ({ ok: true } & Record<string, unknown>)
+  | { ok: false; error: { code: string; message: string } };
+
 export type ServerMessage =
   | ({ id: number; ok: true } & Record<string, unknown>)
   | { id: number; ok: false; error: { code: string; message: string } }

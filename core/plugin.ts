@@ -6,7 +6,7 @@
  * a plugin loads no broker, and the broker's internals stay private to it.
  */
 export type * from './contracts.js';
-export type { MsgPush, Position, PresenceEntry, ServerMessage, UnsubReason } from './messages.js';
+export type { MsgPush, Position, PresenceEntry, Reply, ServerMessage, UnsubReason } from './messages.js';
 export { CloseCodes, ErrorCodes, HeraldError, toHeraldError, type ErrorCode } from './errors.js';
 export { codecs, jsonCodec, msgpackCodec, msgpackOptions, type Codec } from './codec.js';
 export { Publication, type Chunk } from './publication.js';

@@ -7,7 +7,7 @@ import { HeraldError } from './errors.js';
 import { assertPattern, assertTopic } from './topic.js';
 import type { Command, Position, UnsubReason } from './messages.js';
 
-export type { Command, MsgPush, Op, Position, PresenceEntry, ServerMessage, UnsubReason } from './messages.js';
+export type { Command, MsgPush, Op, Position, PresenceEntry, Reply, ServerMessage, UnsubReason } from './messages.js';
 
 /**
  * Why the server drops a subscription (the `reason` of an `unsub` push); one registry for every

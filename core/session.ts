@@ -3,10 +3,10 @@
  * commands it sends (processed in order; publishes are pipelined, other commands that wait on I/O
  * hold the ones behind them) and its outbound queue, flushed once per event-loop turn (docs/architecture.md).
  */
-import type { Connection, Encoder, Handshake, Principal, SessionHandle } from './contracts.js';
+import type { Connection, Encoder, Handshake, Principal, ReplyHandler, SessionHandle } from './contracts.js';
 import { CloseCodes, HeraldError, toHeraldError } from './errors.js';
 import type { SessionHost, SubscribeOutcome, Subscription } from './session-host.js';
-import { commandId, parseCommand, type Command, type Position, type ServerMessage, type UnsubReason } from './protocol.js';
+import { commandId, parseCommand, type Command, type Position, type Reply, type ServerMessage, type UnsubReason } from './protocol.js';
 import type { Chunk, Publication } from './publication.js';
 import { TokenBucket } from './limits/token-bucket.js';
 
@@ -14,7 +14,7 @@ import { TokenBucket } from './limits/token-bucket.js';
 interface Settled {
   readonly sub: Subscription;
   readonly since: Position | undefined;
-  readonly id: number | undefined;
+  readonly to: ReplyTo;
   readonly outcome: SubscribeOutcome;
   /** Made by the application (broker.subscribe): announced with a `sub` push instead of a reply. */
   readonly server: boolean;
@@ -27,8 +27,17 @@ class ServerSubscribe {
   constructor(readonly command: SubCommand) {}
 }
 
+/** Where a command's reply goes: the wire under the client's id, a transport's callback, or nowhere. */
+type ReplyTo = number | ReplyHandler | undefined;
+
+/** A command fed with a reply callback (handle(raw, onReply)): its reply goes to the callback, not through the encoder. */
+class WithReply {
+  constructor(readonly raw: unknown, readonly onReply: ReplyHandler) {}
+}
+
 /** Is this raw command a `sub` with `since` (one more recovery to answer together)? */
-function isRecovery(raw: unknown): boolean {
+function isRecovery(entry: unknown): boolean {
+  const raw = entry instanceof WithReply ? entry.raw : entry;
   return typeof raw === 'object' && raw !== null && (raw as { op?: unknown }).op === 'sub' && (raw as { since?: unknown }).since !== undefined;
 }
 
@@ -154,27 +163,31 @@ export class Session implements SessionHandle {
 
   // ------------------------------------------------------------------ inbound
 
-  /** Feeds one decoded client message (any value: it is validated here). */
-  handle(raw: unknown): void {
+  /**
+   * Feeds one decoded client message (any value: it is validated here). With `onReply` its reply goes
+   * to the callback instead of through the encoder (contracts.ts ReplyHandler).
+   */
+  handle(raw: unknown, onReply?: ReplyHandler): void {
     if (this.closed) return;
     if (!this.rate.take()) {
-      this.rateLimited(raw, `over ${this.host.limits.messageRate} commands per second`);
+      this.rateLimited(onReply ?? commandId(raw), `over ${this.host.limits.messageRate} commands per second`);
       return;
     }
     if (!this.host.rates.take(this.rateKey)) {
-      this.rateLimited(raw, `over ${this.host.limits.principalRate} commands per second for this ${this.principal?.user ? 'user' : 'address'}`);
+      this.rateLimited(onReply ?? commandId(raw), `over ${this.host.limits.principalRate} commands per second for this ${this.principal?.user ? 'user' : 'address'}`);
       return;
     }
     if (this.busy) {
       if (this.pending.length - this.pendingHead >= this.host.limits.pendingCommands) {
-        this.fail(raw, new HeraldError('rate_limited', 'too many commands waiting'));
+        this.fail(onReply ?? commandId(raw), new HeraldError('rate_limited', 'too many commands waiting'));
         return;
       }
-      if (this.pending === NO_COMMANDS) this.pending = [raw];
-      else this.pending.push(raw);
+      const entry = onReply === undefined ? raw : new WithReply(raw, onReply);
+      if (this.pending === NO_COMMANDS) this.pending = [entry];
+      else this.pending.push(entry);
       return;
     }
-    this.run(raw);
+    this.run(raw, onReply);
   }
 
   /** Reports an inbound frame the transport could not decode (counts as a protocol error). */
@@ -183,7 +196,7 @@ export class Session implements SessionHandle {
   }
 
   /** Refuses a command over the rate; a client that keeps going without a calm second is closed with 4029. */
-  private rateLimited(raw: unknown, why: string): void {
+  private rateLimited(to: ReplyTo, why: string): void {
     const now = performance.now();
     if (now - this.lastStrike > STRIKE_MEMORY_MS) this.strikes = 0;
     this.lastStrike = now;
@@ -191,21 +204,24 @@ export class Session implements SessionHandle {
       this.close(CloseCodes.rateLimited, 'rate limited');
       return;
     }
-    this.fail(raw, new HeraldError('rate_limited', why));
+    this.fail(to, new HeraldError('rate_limited', why));
   }
 
-  private run(raw: unknown): void {
+  private run(raw: unknown, onReply?: ReplyHandler): void {
     if (this.settled !== undefined && !isRecovery(raw)) this.answerSubscribes();
     let result: void | Promise<void>;
+    let to: ReplyTo = onReply;
     try {
-      result = this.execute(raw instanceof ServerSubscribe ? raw.command : parseCommand(raw));
+      const cmd = raw instanceof ServerSubscribe ? raw.command : parseCommand(raw);
+      to ??= cmd.id;
+      result = this.execute(cmd, to);
     } catch (err) {
-      this.fail(raw, err);
+      this.fail(to ?? commandId(raw), err);
       return;
     }
     if (result !== undefined) {
       this.busy = true;
-      result.catch((err: unknown) => this.fail(raw, err)).finally(() => this.resume());
+      result.catch((err: unknown) => this.fail(to, err)).finally(() => this.resume());
     }
   }
 
@@ -214,7 +230,8 @@ export class Session implements SessionHandle {
     while (!this.busy && !this.closed && this.pendingHead < this.pending.length) {
       const next = this.pending[this.pendingHead];
       this.pending[this.pendingHead++] = undefined;
-      this.run(next);
+      if (next instanceof WithReply) this.run(next.raw, next.onReply);
+      else this.run(next);
     }
     if (this.pendingHead === this.pending.length) {
       this.pending = NO_COMMANDS;
@@ -222,38 +239,38 @@ export class Session implements SessionHandle {
     }
   }
 
-  private fail(raw: unknown, err: unknown): void {
+  private fail(to: ReplyTo, err: unknown): void {
     if (this.closed) return;
     this.answerSubscribes();
     const error = toHeraldError(err);
     if (error.code === 'internal') this.host.limitedLog.error({ err, session: this.id }, 'command failed');
-    const id = commandId(raw);
-    this.send(id === undefined ? { op: 'error', error: error.toJSON() } : { id, ok: false, error: error.toJSON() });
+    if (to === undefined) this.send({ op: 'error', error: error.toJSON() });
+    else this.answer(to, { ok: false, error: error.toJSON() });
     if (error.code === 'bad_request' || error.code === 'invalid_topic') {
       if (++this.protocolErrors >= this.host.limits.protocolErrors) this.close(CloseCodes.protocolViolation, 'too many protocol errors');
     }
   }
 
-  private execute(cmd: Command): void | Promise<void> {
+  private execute(cmd: Command, to: ReplyTo): void | Promise<void> {
     if (this.principal === undefined && cmd.op !== 'auth' && cmd.op !== 'ping') {
       throw new HeraldError('unauthorized', 'authenticate first');
     }
     switch (cmd.op) {
       case 'ping':
-        if (cmd.id !== undefined) this.send({ id: cmd.id, ok: true });
+        this.answer(to, { ok: true });
         return;
       case 'pub':
-        return this.publish(cmd.id, cmd.topic, cmd.data);
+        return this.publish(to, cmd.topic, cmd.data);
       case 'sub':
-        return this.subscribe(cmd);
+        return this.subscribe(cmd, to);
       case 'unsub':
-        return this.unsubscribe(cmd.id, cmd.topic);
+        return this.unsubscribe(to, cmd.topic);
       case 'auth':
-        return this.auth(cmd.id, cmd.token);
+        return this.auth(to, cmd.token);
       case 'presence':
-        return this.presence(cmd.id, cmd.topic);
+        return this.presence(to, cmd.topic);
       case 'history':
-        return this.history(cmd);
+        return this.history(cmd, to);
     }
   }
 
@@ -269,11 +286,11 @@ export class Session implements SessionHandle {
    * network round trip). Replies still go out in publish order. Past `limits.pendingCommands`
    * publishes in flight, the session waits for them before reading further commands.
    */
-  private publish(id: number | undefined, topic: string, data: unknown): void | Promise<void> {
+  private publish(to: ReplyTo, topic: string, data: unknown): void | Promise<void> {
     if (this.host.hasAuthorize) {
       const allowed = this.host.authorize(this.principal!, 'publish', topic);
       // An async decision could reorder publishes if pipelined: this one waits, like other commands.
-      if (allowed instanceof Promise) return this.publishWhenAllowed(allowed, id, topic, data);
+      if (allowed instanceof Promise) return this.publishWhenAllowed(allowed, to, topic, data);
       if (!allowed) throw new HeraldError('forbidden', `publish is not allowed on ${topic}`);
     }
     const result = this.host.publish(topic, data);
@@ -283,8 +300,8 @@ export class Session implements SessionHandle {
     this.replies = (this.replies ?? Promise.resolve())
       .then(() => result)
       .then(
-        (position) => { if (id !== undefined) this.send({ id, ok: true, ...position }); },
-        (err: unknown) => this.fail({ id }, err),
+        (position) => this.answer(to, { ok: true, ...position }),
+        (err: unknown) => this.fail(to, err),
       )
       .finally(() => {
         // At zero this link is the chain's tail (a new publish would have counted first): drop it.
@@ -293,11 +310,11 @@ export class Session implements SessionHandle {
     if (this.inFlight >= this.host.limits.pendingCommands) return this.replies;
   }
 
-  private async publishWhenAllowed(allowed: Promise<boolean>, id: number | undefined, topic: string, data: unknown): Promise<void> {
+  private async publishWhenAllowed(allowed: Promise<boolean>, to: ReplyTo, topic: string, data: unknown): Promise<void> {
     if (!(await allowed)) throw new HeraldError('forbidden', `publish is not allowed on ${topic}`);
     await this.replies; // earlier pipelined publishes answer first
     const result = await this.host.publish(topic, data);
-    if (id !== undefined) this.send({ id, ok: true, ...result });
+    this.answer(to, { ok: true, ...result });
   }
 
   /**
@@ -315,12 +332,12 @@ export class Session implements SessionHandle {
     } else this.run(command);
   }
 
-  private async subscribe(cmd: SubCommand): Promise<void> {
-    const { id, topic } = cmd;
+  private async subscribe(cmd: SubCommand, to: ReplyTo): Promise<void> {
+    const { topic } = cmd;
     const server = cmd.server === true;
     if (this.subscriptions.has(topic)) {
       this.answerSubscribes();
-      if (id !== undefined) this.send({ id, ok: true });
+      this.answer(to, { ok: true });
       return;
     }
     if (this.subscriptions.size >= this.host.limits.maxSubscriptions) {
@@ -330,7 +347,7 @@ export class Session implements SessionHandle {
     if (this.closed) return;
     if (this.subscriptions.has(topic)) {
       this.answerSubscribes();
-      if (id !== undefined) this.send({ id, ok: true });
+      this.answer(to, { ok: true });
       return;
     }
     const literal = !topic.includes('*') && !topic.includes('>');
@@ -349,7 +366,7 @@ export class Session implements SessionHandle {
       }
       throw err;
     }
-    (this.settled ??= []).push({ sub, since: cmd.since, id, outcome, server });
+    (this.settled ??= []).push({ sub, since: cmd.since, to, outcome, server });
     // Recoveries sent back to back (a client resubscribing after a reconnect, an SSE stream of
     // several topics) are answered together, so that their replays interleave in publish order.
     if (!isRecovery(this.pending[this.pendingHead])) this.answerSubscribes();
@@ -391,7 +408,7 @@ export class Session implements SessionHandle {
       replayed = this.fits(chunks);
       if (replayed) for (const chunk of chunks) this.enqueue(chunk);
     }
-    for (const { sub, since, id, outcome } of settled) {
+    for (const { sub, since, to, outcome } of settled) {
       let last = since;
       let recovered = outcome.recovered;
       if (unencodable?.has(sub.pattern)) recovered = false;
@@ -401,11 +418,11 @@ export class Session implements SessionHandle {
           last = { offset: newest.offset!, epoch: newest.epoch! };
         } else recovered = false;
       }
-      if (id !== undefined) {
-        const reply: Record<string, unknown> = { id, ok: true };
+      if (to !== undefined) {
+        const reply: Reply & Record<string, unknown> = { ok: true };
         if (outcome.position) { reply.offset = outcome.position.offset; reply.epoch = outcome.position.epoch; }
         if (since !== undefined) reply.recovered = recovered;
-        this.send(reply as ServerMessage);
+        this.answer(to, reply);
       }
       if (since !== undefined) this.host.recovery(recovered);
       // Live copies at or before the position just announced are older than it (over NATS one
@@ -460,17 +477,17 @@ export class Session implements SessionHandle {
     return true;
   }
 
-  private async unsubscribe(id: number | undefined, topic: string): Promise<void> {
+  private async unsubscribe(to: ReplyTo, topic: string): Promise<void> {
     const sub = this.subscriptions.get(topic);
     if (sub) {
       this.subscriptions.delete(topic);
       if (sub.buffer) { sub.buffer = undefined; this.recovering--; }
       await this.host.unsubscribe(this, sub);
     }
-    if (id !== undefined) this.send({ id, ok: true });
+    this.answer(to, { ok: true });
   }
 
-  private async auth(id: number | undefined, token: string): Promise<void> {
+  private async auth(to: ReplyTo, token: string): Promise<void> {
     let principal: Principal | null;
     let refusal: unknown;
     try {
@@ -481,7 +498,7 @@ export class Session implements SessionHandle {
     }
     if (principal === null) {
       this.host.authFailed();
-      this.fail(id === undefined ? undefined : { id }, new HeraldError('unauthorized', refusalReason(refusal, 'invalid credentials')));
+      this.fail(to, new HeraldError('unauthorized', refusalReason(refusal, 'invalid credentials')));
       this.close(CloseCodes.unauthorized, refusalReason(refusal, 'unauthorized'));
       return;
     }
@@ -490,13 +507,13 @@ export class Session implements SessionHandle {
       // A refresh re-authenticates the same user; another user's token would inherit this session
       // (an anonymous session signing in is a login, and is re-authorized below all the same).
       this.host.authFailed();
-      this.fail(id === undefined ? undefined : { id }, new HeraldError('unauthorized', 'a refreshed token must name the same user'));
+      this.fail(to, new HeraldError('unauthorized', 'a refreshed token must name the same user'));
       this.close(CloseCodes.unauthorized, 'token names another user');
       return;
     }
     this.setPrincipal(principal);
     if (previous !== undefined && this.host.hasAuthorize) await this.reauthorize(principal);
-    if (id !== undefined) this.send({ id, ok: true, client: this.id, user: principal.user });
+    this.answer(to, { ok: true, client: this.id, user: principal.user });
   }
 
   /**
@@ -536,26 +553,29 @@ export class Session implements SessionHandle {
     }
   }
 
-  private async presence(id: number | undefined, topic: string): Promise<void> {
+  private async presence(to: ReplyTo, topic: string): Promise<void> {
     if (this.host.hasAuthorize) await this.authorize('presence', topic);
     const clients = await this.host.presence(topic);
-    if (id !== undefined) this.send({ id, ok: true, clients });
+    this.answer(to, { ok: true, clients });
   }
 
-  private async history(cmd: Extract<Command, { op: 'history' }>): Promise<void> {
+  private async history(cmd: Extract<Command, { op: 'history' }>, to: ReplyTo): Promise<void> {
     if (this.host.hasAuthorize) await this.authorize('history', cmd.topic);
     const result = await this.host.history(cmd.topic, { since: cmd.since, limit: cmd.limit });
-    if (cmd.id !== undefined) {
-      const reply: Record<string, unknown> = {
-        id: cmd.id, ok: true,
-        messages: result.publications.map((p) => p.message()),
-        offset: result.position.offset, epoch: result.position.epoch,
-      };
-      if (cmd.since !== undefined) reply.recovered = result.recovered;
-      const chunk = this.encoder.encode(reply as ServerMessage);
-      if (!this.fits([chunk])) throw new HeraldError('too_large', 'the history reply would exceed the outbound byte cap: ask with a smaller limit');
-      this.enqueue(chunk);
+    if (to === undefined) return;
+    const reply: Reply & Record<string, unknown> = {
+      ok: true,
+      messages: result.publications.map((p) => p.message()),
+      offset: result.position.offset, epoch: result.position.epoch,
+    };
+    if (cmd.since !== undefined) reply.recovered = result.recovered;
+    if (typeof to !== 'number') {
+      this.answer(to, reply);
+      return;
     }
+    const chunk = this.encoder.encode({ id: to, ...reply });
+    if (!this.fits([chunk])) throw new HeraldError('too_large', 'the history reply would exceed the outbound byte cap: ask with a smaller limit');
+    this.enqueue(chunk);
   }
 
   // ------------------------------------------------------------------ outbound
@@ -584,6 +604,22 @@ export class Session implements SessionHandle {
   /** Queues a protocol message (reply, presence event, error) for this client. */
   send(message: ServerMessage): void {
     if (!this.closed) this.enqueue(this.encoder.encode(message));
+  }
+
+  /**
+   * A command's reply: on the wire under the client's id, or to the transport's callback once what
+   * was queued before it is written (a socket.io ack must not overtake earlier frames); what the
+   * callback returns takes the reply's place in the queue.
+   */
+  private answer(to: ReplyTo, reply: Reply): void {
+    if (to === undefined || this.closed) return;
+    if (typeof to === 'number') {
+      this.send({ id: to, ...reply } as ServerMessage);
+      return;
+    }
+    this.writeQueued();
+    const chunk = to(reply);
+    if (chunk !== undefined && !this.closed) this.enqueue(chunk);
   }
 
   private enqueue(chunk: Chunk): void {
@@ -615,6 +651,10 @@ export class Session implements SessionHandle {
   /** Writes everything queued in one call to the connection (the broker calls it once per turn). */
   flush(): void {
     this.scheduled = false;
+    this.writeQueued();
+  }
+
+  private writeQueued(): void {
     if (this.queue.length === 0) return;
     const chunks = this.queue;
     this.queue = NO_CHUNKS;

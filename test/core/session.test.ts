@@ -2,6 +2,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Principal } from '../../core/contracts.js';
 import { HeraldError } from '../../core/errors.js';
 import { sleep, startBroker, until } from '../helpers/broker.js';
+import { MemoryTransport, type StreamEntry } from '../helpers/memory-transport.js';
 
 describe('Session: protocol v1 semantics', () => {
   it('delivers one publisher\'s publications in order, each once per session despite overlapping patterns', async () => {
@@ -377,5 +378,39 @@ describe('Session: live copies older than a subscribe', () => {
     await c.request('ping');
     expect(got!.data).toBe('next');
     expect(c.messages().map((m) => m.data)).toEqual(['next']);
+  });
+});
+
+describe('Session: reply callbacks (session.handle(raw, onReply))', () => {
+  const shape = (e: StreamEntry): string =>
+    e.kind === 'write' ? 'write' : e.kind === 'reply' ? 'reply' : 'id' in e.message ? `id ${e.message.id}` : `${e.message.op} ${JSON.stringify((e.message as { data?: unknown }).data)}`;
+
+  it('hands the reply, without an id, to the callback once the frames queued before it are written', async () => {
+    const memory = new MemoryTransport();
+    const { broker } = await startBroker({ transports: [memory] });
+    const { epoch } = await broker.publish('feed', 1);
+    await broker.publish('feed', 2);
+    const c = memory.connect();
+    c.session.handle({ op: 'sub', topic: 'feed', since: { offset: 0, epoch } }, c.replyTo());
+    await until(() => c.stream.some((e) => e.kind === 'reply'), 'the subscribe reply');
+    await broker.publish('feed', 3);
+    await until(() => c.messages().length === 3, 'the live publication');
+    expect(c.stream.map(shape)).toEqual(['write', 'msg 1', 'msg 2', 'reply', 'write', 'msg 3']);
+    expect(c.stream.find((e) => e.kind === 'reply')).toEqual({ kind: 'reply', reply: { ok: true, offset: 2, epoch, recovered: true } });
+  });
+
+  it('queues what the callback returns in the reply\'s place, and sends failures to the callback instead of an error push', async () => {
+    const memory = new MemoryTransport();
+    await startBroker({ transports: [memory] });
+    const c = memory.connect();
+    c.session.handle({ op: 'ping' }, c.replyTo((reply) => JSON.stringify({ op: 'msg', topic: 'answered', data: reply.ok })));
+    c.session.handle({ op: 'sub' }, c.replyTo((reply) => JSON.stringify({ op: 'msg', topic: 'answered', data: reply.ok })));
+    c.session.handle({ op: 'ping', id: 7 });
+    await until(() => c.messages().length === 3, 'both answers and the wire reply');
+    // The first answer is queued, so it is written before the second callback runs.
+    expect(c.stream.map(shape)).toEqual(['reply', 'write', 'msg true', 'reply', 'write', 'msg false', 'id 7']);
+    const replies = c.stream.flatMap((e) => (e.kind === 'reply' ? [e.reply] : []));
+    expect(replies[0]).toEqual({ ok: true });
+    expect(replies[1]).toMatchObject({ ok: false, error: { code: 'bad_request' } });
   });
 });

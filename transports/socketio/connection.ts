@@ -5,8 +5,6 @@
  */
 import type { Socket } from 'socket.io';
 import { type Chunk, CloseCodes, type Connection } from '../../core/plugin.js';
-import type { Ack } from './events.js';
-import type { SocketIoEncoder } from './encoder.js';
 import { eventFrame, packetOfFrame } from './packet.js';
 
 /** What Herald uses of engine.io's Socket and transports (partly untyped internals, pinned by tests). */
@@ -29,43 +27,25 @@ const RECONNECT = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsu
 export class SocketIoConnection implements Connection {
   private readonly socket: Socket;
   private readonly conn: EngineSocket;
-  private readonly encoder: SocketIoEncoder;
   private readonly namespace: string;
   /** True when Herald owns the engine.io server, so closing a whole connection cannot hurt the application's namespaces. */
   private readonly ownsEngine: boolean;
   private readonly closeTimeout: number;
-  private readonly acks = new Map<number, Ack>();
-  private nextId = 0;
   /** Bytes given to engine.io that it has not yet passed to its transport. */
   private pending = 0;
 
-  constructor(socket: Socket, encoder: SocketIoEncoder, namespace: string, ownsEngine: boolean, closeTimeout: number) {
+  constructor(socket: Socket, namespace: string, ownsEngine: boolean, closeTimeout: number) {
     this.socket = socket;
     this.conn = socket.conn as unknown as EngineSocket;
-    this.encoder = encoder;
     this.namespace = namespace;
     this.ownsEngine = ownsEngine;
     this.closeTimeout = closeTimeout;
     this.conn.on('flush', () => { this.pending = 0; });
   }
 
-  /** Registers an ack callback; the command gets the returned id and its reply goes to the callback. */
-  expect(ack: Ack): number {
-    const id = ++this.nextId;
-    this.acks.set(id, ack);
-    return id;
-  }
-
   write(chunks: Chunk[]): void {
     if (this.socket.disconnected || this.conn.readyState !== 'open') return;
-    let start = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      if (typeof chunks[i] !== 'string') continue;
-      this.send(chunks as Buffer[], start, i);
-      start = i + 1;
-      this.reply();
-    }
-    this.send(chunks as Buffer[], start, chunks.length);
+    this.send(chunks as Buffer[], 0, chunks.length);
   }
 
   private send(frames: Buffer[], from: number, to: number): void {
@@ -84,16 +64,6 @@ export class SocketIoConnection implements Connection {
     }
   }
 
-  private reply(): void {
-    const reply = this.encoder.replies.shift();
-    if (reply === undefined) return;
-    const ack = this.acks.get(reply.id);
-    this.acks.delete(reply.id);
-    // The id is Herald's, not the client's: the ack gets the rest of the v1 reply.
-    const { id: _id, ...body } = reply;
-    ack?.(body);
-  }
-
   /**
    * socket.io has no close codes: the client first gets `herald:close {code, reason, reconnect}`.
    * Then codes that mean "come back" close the engine.io connection (socket.io-client reconnects by
@@ -105,7 +75,6 @@ export class SocketIoConnection implements Connection {
     if (this.socket.disconnected) return;
     const reconnect = RECONNECT.has(code);
     this.send([eventFrame(this.namespace, 'herald:close', { code, reason, reconnect })], 0, 1);
-    this.acks.clear();
     if (code === CloseCodes.slowConsumer) {
       this.conn.close(true);
       // ws waits for the peer's close frame, which a stalled reader never sends.

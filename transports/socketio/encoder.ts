@@ -3,21 +3,15 @@
  * per publication shared by every socket.io subscriber of the namespace (pub.encoded); presence
  * pushes become `join`/`leave`; a subscription dropped by the server becomes `herald:unsub`, one the
  * application made (broker.subscribe) `herald:sub`; errors
- * without a command become `herald:error`. Replies cannot be
- * prebuilt (socket.io acks carry the client's packet id, which only socket.io knows), so they wait in
- * `replies` and the connection hands each to its ack callback in stream order.
+ * without a command become `herald:error`. Replies never come here: socket.io acks carry the client's
+ * packet id, which only socket.io knows, so the transport takes them through the session's reply
+ * callback and hands them to the ack (index.ts).
  */
 import type { Chunk, Encoder, Publication, ServerMessage } from '../../core/plugin.js';
 import { eventFrame } from './packet.js';
 
-export type Reply = Extract<ServerMessage, { id: number }>;
-
-/** The queue placeholder of a reply (frames are Buffers, so a string tells them apart). */
-export const REPLY = '';
-
 export class SocketIoEncoder implements Encoder {
   readonly key: string;
-  readonly replies: Reply[] = [];
   private readonly namespace: string;
 
   constructor(namespace: string) {
@@ -26,10 +20,8 @@ export class SocketIoEncoder implements Encoder {
   }
 
   encode(message: ServerMessage): Chunk {
-    if ('id' in message) {
-      this.replies.push(message);
-      return REPLY;
-    }
+    // Commands reach the session without ids, so a reply can only mean a bug here, never a client's doing.
+    if ('id' in message) throw new TypeError('socket.io replies go to their ack, not through the encoder');
     switch (message.op) {
       case 'msg':
         return eventFrame(this.namespace, 'message', { topic: message.topic, data: message.data, offset: message.offset, epoch: message.epoch });

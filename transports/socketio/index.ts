@@ -109,7 +109,7 @@ export class SocketIoTransport implements Transport {
 
   private accept(host: TransportHost, socket: Socket, namespace: string, ownsEngine: boolean, closeTimeout: number): void {
     const encoder = new SocketIoEncoder(namespace);
-    const connection = new SocketIoConnection(socket, encoder, namespace, ownsEngine, closeTimeout);
+    const connection = new SocketIoConnection(socket, namespace, ownsEngine, closeTimeout);
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = typeof auth?.token === 'string' ? auth.token : undefined;
     const session = host.open(connection, handshakeOf(socket.request, 'socketio', token), encoder);
@@ -129,8 +129,8 @@ export class SocketIoTransport implements Transport {
         session.reject(error);
         return;
       }
-      if (ack) command.id = connection.expect(ack);
-      session.handle(command);
+      // The reply goes to the ack once the frames queued before it are written (contracts.ts ReplyHandler).
+      session.handle(command, ack === undefined ? undefined : (reply) => { ack(reply); });
     });
     socket.once('disconnect', (reason: string) => {
       session.disconnected(reason === 'client namespace disconnect' ? 1000 : 1006);

@@ -75,7 +75,7 @@ export class SseTransport implements Transport {
       this.streams.delete(stream);
       session.disconnected(1006);
     });
-    for (const command of stream.commands()) session.handle(command);
+    for (const topic of patterns) session.handle(stream.command(topic), (reply) => stream.answered(topic, reply));
   }
 
   async close(): Promise<void> {

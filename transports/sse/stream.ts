@@ -9,7 +9,7 @@
  * `herald-ready` (it carries an id, so even a stream that sees no publication can be resumed).
  */
 import type { ServerResponse } from 'node:http';
-import { type Chunk, CloseCodes, type Connection, type Encoder, hasWildcard, jsonCodec, type Position, type Publication, type ServerMessage } from '../../core/plugin.js';
+import { type Chunk, CloseCodes, type Connection, type Encoder, hasWildcard, jsonCodec, type Position, type Publication, type Reply, type ServerMessage } from '../../core/plugin.js';
 import { sendJson } from '../shared/http-json.js';
 import { encodeEventId } from './event-id.js';
 import { dataLines, HEARTBEAT, namedEvent } from './event.js';
@@ -71,12 +71,10 @@ export class SseStream implements Encoder, Connection {
     this.unanswered = setup.patterns.length;
   }
 
-  /** The sub commands of this stream; reply ids are pattern indexes + 1. */
-  commands(): Record<string, unknown>[] {
-    return this.setup.patterns.map((topic, i) => {
-      const since = this.literals.has(topic) ? this.setup.resume?.get(topic) : undefined;
-      return since ? { op: 'sub', id: i + 1, topic, since } : { op: 'sub', id: i + 1, topic };
-    });
+  /** The `sub` command of one of this stream's topics (its reply goes to `answered`). */
+  command(topic: string): Record<string, unknown> {
+    const since = this.literals.has(topic) ? this.setup.resume?.get(topic) : undefined;
+    return since ? { op: 'sub', topic, since } : { op: 'sub', topic };
   }
 
   // ------------------------------------------------------------------ Encoder
@@ -92,7 +90,8 @@ export class SseStream implements Encoder, Connection {
   }
 
   encode(message: ServerMessage): Chunk {
-    if ('id' in message) return this.answered(message);
+    // Commands reach the session without ids (their replies go to `answered`): a reply here is a bug.
+    if ('id' in message) throw new TypeError('SSE subscribe replies go to answered(), not through the encoder');
     if (message.op === 'error') return namedEvent('herald-error', jsonCodec.encode({ error: message.error }) as string);
     if (message.op === 'msg') return `${dataLines(jsonCodec.encode(message) as string)}\n`;
     if (message.op === 'unsub' && message.reason === 'gap') {
@@ -125,9 +124,11 @@ export class SseStream implements Encoder, Connection {
     return namedEvent(message.op, jsonCodec.encode(message) as string);
   }
 
-  private answered(reply: Extract<ServerMessage, { id: number }>): string {
-    const topic = this.setup.patterns[reply.id - 1];
-    if (topic === undefined) return '';
+  /**
+   * The reply to one topic's `sub` (session.handle's reply callback, in stream order): the events it
+   * makes, and once every topic is answered `herald-reset` (resumption incomplete) and `herald-ready`.
+   */
+  answered(topic: string, reply: Reply): string {
     let out = '';
     if (reply.ok) {
       this.subscribed.push(topic);
