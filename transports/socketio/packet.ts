@@ -7,7 +7,12 @@
 import { jsonCodec } from '../../core/plugin.js';
 import { frame, TEXT } from '../shared/websocket-frame.js';
 
-/** socket.io-parser's EVENT packet text: `2` then `/nsp,` (omitted for the main namespace) then the JSON args. */
+/**
+ * socket.io-parser's EVENT packet text: `2` then `/nsp,` (omitted for the main namespace) then the JSON args.
+ * Not socket.io-parser's Encoder: its public encode() turns bytes into a BINARY_EVENT with attachments
+ * (Herald's JSON wire carries them as base64), and on the same packets it costs more: 1.21x the CPU
+ * time per packet with the same replacer (interleaved A/B, 9 rounds, A-vs-A 0.92-1.15, load 21).
+ */
 export function eventPacket(namespace: string, event: string, payload: unknown): string {
   const args = jsonCodec.encode([event, payload]) as string;
   return namespace === '/' ? `2${args}` : `2${namespace},${args}`;
