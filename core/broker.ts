@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type {
-  Action, AdapterNode, BroadcastResult, BrokerApi, BrokerStats, ClusterAdapter, Connection, ControlCommand, ControlResult, DisconnectOptions, Encoder,
+  AdapterNode, BroadcastResult, BrokerApi, BrokerStats, ClusterAdapter, Connection, ControlCommand, ControlResult, DisconnectOptions, Encoder,
   Handshake, HistoryQuery, HistoryResult, Limits, NodeControlReply, NodeInfo, PresenceStats, Principal, PublishOptions, PublishResult,
   ServerSubscribeOptions, Target, TopicsResult, Transport, TransportHost,
 } from './contracts.js';
@@ -27,6 +27,7 @@ import { LogLimiter } from './log-limiter.js';
 import { Router } from './router.js';
 import { Session } from './session.js';
 import type { SessionHost, SubscribeOutcome, Subscription } from './session-host.js';
+import { TurnFlush } from './session-outbound.js';
 import { assertPattern, assertTopic, covers, isPattern, matches } from './topic.js';
 import { VERSION } from './version.js';
 
@@ -42,16 +43,16 @@ export interface BrokerEvents {
   publish: [publication: Publication];
 }
 
-export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, SessionHost<Session> {
+export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi {
   readonly nodeId: string;
   readonly options: ResolvedOptions;
   readonly logger: Logger;
-  readonly limits: Limits;
-  readonly hasAuthenticate: boolean;
-  readonly hasAuthorize: boolean;
-  readonly rates: PrincipalRates;
+  private readonly limits: Limits;
+  private readonly rates: PrincipalRates;
   /** For log lines clients can cause: a few per kind and window, then a count of the rest. */
-  readonly limitedLog: LogLimiter;
+  private readonly limitedLog: LogLimiter;
+  /** What this broker's sessions may ask of it (session-host.ts): kept off the public class. */
+  private readonly sessionHost: SessionHost<Session>;
 
   private readonly adapter: ClusterAdapter;
   /** Which topics keep history: decided here for every engine. */
@@ -67,8 +68,6 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   readonly version = VERSION;
   readonly startedAt = Date.now();
   private readonly cleanups = new Set<Promise<void>>();
-  private flushList: Session[] = [];
-  private flushScheduled = false;
   private sequence = 0;
   private closing: Promise<void> | undefined;
   private readonly counters = {
@@ -87,10 +86,40 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     this.http = http;
     this.transports = transports;
     this.nodeId = nodeId;
-    this.hasAuthenticate = options.hooks.authenticate !== undefined;
-    this.hasAuthorize = options.hooks.authorize !== undefined;
     this.rates = new PrincipalRates(options.limits);
     this.limitedLog = new LogLimiter(logger);
+    const { authenticate, authorize } = options.hooks;
+    this.sessionHost = {
+      limits: options.limits,
+      logger,
+      hasAuthenticate: authenticate !== undefined,
+      hasAuthorize: authorize !== undefined,
+      rates: this.rates,
+      limitedLog: this.limitedLog,
+      turn: new TurnFlush(),
+      authenticate: (handshake) => authenticate!(handshake),
+      authorize: (principal, action, topic) => (authorize ? authorize(principal, action, topic) : true),
+      publish: (topic, data) => this.publish(topic, data),
+      subscribe: (session, sub, since) => this.subscribeSession(session, sub, since),
+      unsubscribe: (session, sub) => this.unsubscribeSession(session, sub),
+      history: (topic, query) => this.history(topic, query),
+      presence: (topic) => this.presence(topic),
+      slowConsumer: (session, dropped) => {
+        this.counters.slowConsumerCloses++;
+        this.counters.droppedMessages += dropped;
+        this.limitedLog.warn({ session: session.id }, 'slow consumer closed');
+      },
+      recovery: (complete) => {
+        if (complete) this.counters.recoveriesComplete++;
+        else this.counters.recoveriesIncomplete++;
+      },
+      authFailed: () => { this.counters.authFailures++; },
+      encodeFailed: (session, pub, err) => {
+        this.counters.encodeFailures++;
+        this.limitedLog.error({ err, session: session.id, transport: session.transport, topic: pub.topic }, 'publication could not be encoded for this subscriber: skipped for it alone');
+      },
+      removed: (session, code, subscriptions) => this.removed(session, code, subscriptions),
+    };
   }
 
   /** Starts the adapter, attaches transports, then listens (port mode). createBroker() calls it. */
@@ -172,25 +201,16 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   }
 
   /** Server-side subscription of a user's (or a client's) live connections on every node; bypasses authorize. */
-  subscribe(target: Target, pattern: string, options?: ServerSubscribeOptions): Promise<ControlResult>;
-  /** @internal SessionHost: a session's own subscribe. */
-  subscribe(session: Session, sub: Subscription, since: Position | undefined): Promise<SubscribeOutcome>;
-  subscribe(a: Target | Session, b: string | Subscription, c?: ServerSubscribeOptions | Position): Promise<ControlResult | SubscribeOutcome> {
-    if (a instanceof Session) return this.subscribeSession(a, b as Subscription, c as Position | undefined);
-    const options = (c ?? {}) as ServerSubscribeOptions;
+  subscribe(target: Target, pattern: string, options: ServerSubscribeOptions = {}): Promise<ControlResult> {
     const command: ControlCommand = options.since === undefined
-      ? { op: 'subscribe', target: parseTarget(a), topic: assertPattern(b) }
-      : { op: 'subscribe', target: parseTarget(a), topic: assertPattern(b), since: options.since };
+      ? { op: 'subscribe', target: parseTarget(target), topic: assertPattern(pattern) }
+      : { op: 'subscribe', target: parseTarget(target), topic: assertPattern(pattern), since: options.since };
     return this.adapter.gatherControl(command).then(reached);
   }
 
   /** Takes a user's (or a client's) connections out of a pattern on every node, with an `unsub` push (reason `server`). */
-  unsubscribe(target: Target, pattern: string): Promise<ControlResult>;
-  /** @internal SessionHost: a session's subscription ends. */
-  unsubscribe(session: Session, sub: Subscription): Promise<void>;
-  unsubscribe(a: Target | Session, b: string | Subscription): Promise<ControlResult | void> {
-    if (a instanceof Session) return this.unsubscribeSession(a, b as Subscription);
-    return this.adapter.gatherControl({ op: 'unsubscribe', target: parseTarget(a), topic: assertPattern(b) }).then(reached);
+  unsubscribe(target: Target, pattern: string): Promise<ControlResult> {
+    return this.adapter.gatherControl({ op: 'unsubscribe', target: parseTarget(target), topic: assertPattern(pattern) }).then(reached);
   }
 
   /** Patterns with subscribers across the cluster (those `pattern` covers), with counts per node; the busiest `limit` (default 1000). */
@@ -277,65 +297,20 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
   private missed(patterns: readonly string[]): void {
     const lost = new Set(patterns);
     let dropped = 0;
-    for (const session of [...this.sessions]) {
-      for (const pattern of [...session.subscriptions.keys()]) if (lost.has(pattern) && session.gap(pattern)) dropped++;
-    }
+    for (const session of [...this.sessions]) dropped += session.gaps(lost);
     this.counters.gapUnsubscribes += dropped;
     if (dropped > 0) this.logger.warn({ patterns: patterns.length, subscriptions: dropped }, 'publications may have been missed: subscriptions told to resubscribe (unsub, reason gap)');
-  }
-
-  schedule(session: Session): void {
-    this.flushList.push(session);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushAll);
-    }
-  }
-
-  private readonly flushAll = (): void => {
-    this.flushScheduled = false;
-    const list = this.flushList;
-    this.flushList = [];
-    for (let i = 0; i < list.length; i++) list[i]!.flush();
-  };
-
-  slowConsumer(session: Session, dropped: number): void {
-    this.counters.slowConsumerCloses++;
-    this.counters.droppedMessages += dropped;
-    this.limitedLog.warn({ session: session.id }, 'slow consumer closed');
-  }
-
-  recovery(complete: boolean): void {
-    if (complete) this.counters.recoveriesComplete++;
-    else this.counters.recoveriesIncomplete++;
-  }
-
-  authFailed(): void {
-    this.counters.authFailures++;
-  }
-
-  encodeFailed(session: Session, pub: Publication, err: unknown): void {
-    this.counters.encodeFailures++;
-    this.limitedLog.error({ err, session: session.id, transport: session.transport, topic: pub.topic }, 'publication could not be encoded for this subscriber: skipped for it alone');
   }
 
   // ------------------------------------------------------------------ sessions
 
   open(connection: Connection, handshake: Handshake, encoder: Encoder): Session {
-    const session = new Session(this, `${this.nodeId}-${(++this.sequence).toString(36)}`, connection, encoder, handshake);
+    const session = new Session(this.sessionHost, `${this.nodeId}-${(++this.sequence).toString(36)}`, connection, encoder, handshake);
     this.sessions.add(session);
     this.emit('connect', session);
     if (this.closing) session.close(CloseCodes.shuttingDown, 'shutting down');
     else session.start();
     return session;
-  }
-
-  authenticate(handshake: Handshake): Principal | null | Promise<Principal | null> {
-    return this.options.hooks.authenticate!(handshake);
-  }
-
-  authorize(principal: Principal, action: Action, topic: string): boolean | Promise<boolean> {
-    return this.options.hooks.authorize ? this.options.hooks.authorize(principal, action, topic) : true;
   }
 
   private async subscribeSession(session: Session, sub: Subscription, since: Position | undefined): Promise<SubscribeOutcome> {
@@ -391,11 +366,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Ses
     await Promise.all(work);
   }
 
-  removed(session: Session, code: number): void {
+  /** A session closed: what it held (its subscriptions, handed over by it) is released in the router and the adapter. */
+  private removed(session: Session, code: number, subscriptions: readonly Subscription[]): void {
     if (!this.sessions.delete(session)) return;
-    const subs = [...session.subscriptions.values()];
-    session.subscriptions.clear();
-    const cleanup = Promise.all(subs.map((s) => this.unsubscribeSession(session, s)))
+    const cleanup = Promise.all(subscriptions.map((s) => this.unsubscribeSession(session, s)))
       .then(() => undefined, (err: unknown) => this.logger.warn({ err, session: session.id }, 'cleanup after disconnect failed'));
     this.cleanups.add(cleanup);
     void cleanup.finally(() => this.cleanups.delete(cleanup));

@@ -1,10 +1,11 @@
-/** What a Session needs from its broker; the broker implements it. Kept narrow so sessions are testable alone. */
+/** What a Session needs from its broker: a private object of the broker's, not its public API. Kept narrow so sessions are testable alone. */
 import type { Logger } from 'pino';
 import type { Action, Handshake, HistoryQuery, HistoryResult, Limits, Principal, PublishResult } from './contracts.js';
 import type { Position, PresenceEntry, UnsubReason } from './messages.js';
 import type { Publication } from './publication.js';
 import type { PrincipalRates } from './limits/message-rate.js';
 import type { LogLimiter } from './log-limiter.js';
+import type { TurnFlush } from './session-outbound.js';
 
 export interface Subscription {
   readonly pattern: string;
@@ -45,8 +46,8 @@ export interface SessionHost<S> {
   unsubscribe(session: S, sub: Subscription): Promise<void>;
   history(topic: string, query: HistoryQuery): Promise<HistoryResult>;
   presence(topic: string): Promise<PresenceEntry[]>;
-  /** Puts the session on the list flushed at the end of this event-loop turn. */
-  schedule(session: S): void;
+  /** The outbound queues written at the end of this event-loop turn (session-outbound.ts). */
+  readonly turn: TurnFlush;
   /** The session is closed as a slow consumer; `dropped` messages it had queued are discarded. */
   slowConsumer(session: S, dropped: number): void;
   /** Counters for metrics: a subscribe with `since` answered, credentials refused. */
@@ -54,6 +55,6 @@ export interface SessionHost<S> {
   authFailed(): void;
   /** This session's encoder could not encode `pub` (it was skipped for this session alone): logged and counted. */
   encodeFailed(session: S, pub: Publication, err: unknown): void;
-  /** The session is closed: drop its subscriptions and presence. */
-  removed(session: S, code: number): void;
+  /** The session is closed and hands over the subscriptions it held: the host drops them and their presence. */
+  removed(session: S, code: number, subscriptions: readonly Subscription[]): void;
 }

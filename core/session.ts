@@ -9,6 +9,7 @@ import type { SessionHost, SubscribeOutcome, Subscription } from './session-host
 import { commandId, parseCommand, type Command, type Position, type Reply, type ServerMessage, type UnsubReason } from './protocol.js';
 import type { Chunk, Publication } from './publication.js';
 import { TokenBucket } from './limits/token-bucket.js';
+import { Outbound, type OutboundOwner } from './session-outbound.js';
 
 /** A subscribe whose history is read, waiting to be answered with the others of its batch. */
 interface Settled {
@@ -48,8 +49,6 @@ const ANONYMOUS: Principal = Object.freeze({ user: null });
 const NO_COMMANDS = Object.freeze([]) as unknown as unknown[];
 const NO_HEADERS = Object.freeze({});
 const NO_QUERY = new URLSearchParams();
-/** The empty outbound queue; enqueue() replaces it rather than pushing (frozen: a push would throw). */
-const NO_CHUNKS = Object.freeze([]) as unknown as Chunk[];
 /** Live publications held for one recovering subscription before the client counts as a slow consumer. */
 const MAX_RECOVERY_BUFFER = 10_000;
 /** A second without a rate_limited reply forgives earlier strikes. */
@@ -66,7 +65,7 @@ function refusalReason(err: unknown, otherwise: string): string {
   return reason.endsWith('\uFFFD') ? reason.slice(0, -1) : reason;
 }
 
-export class Session implements SessionHandle {
+export class Session implements SessionHandle, OutboundOwner {
   readonly id: string;
   /** What the client presented. Headers and query are kept only while an authenticate hook may need them (see start()). */
   handshake: Handshake;
@@ -77,11 +76,7 @@ export class Session implements SessionHandle {
 
   private readonly host: SessionHost<Session>;
   private readonly connection: Connection;
-  private readonly encoder: Encoder;
-  private queue: Chunk[] = NO_CHUNKS;
-  private queuedBytes = 0;
-  /** Set while this session waits in the broker's flush list. */
-  scheduled = false;
+  private readonly outbound: Outbound;
   private recovering = 0;
   private busy = false;
   /** Publishes handed to the broker and not yet answered, and the chain that answers them in order. */
@@ -107,26 +102,11 @@ export class Session implements SessionHandle {
     this.host = host;
     this.id = id;
     this.connection = connection;
-    this.encoder = encoder;
+    this.outbound = new Outbound(connection, encoder, host.turn, host.limits.outboundBytes, this);
     this.handshake = handshake;
     this.transport = handshake.transport;
     this.rate = new TokenBucket(host.limits.messageRate, host.limits.messageBurst);
     this.rateKey = host.rates.keyOf(undefined, handshake.remoteAddress);
-  }
-
-  /**
-   * This connection's bytes for a publication: shared per encoder key unless the encoder makes its
-   * own. Undefined when this encoder cannot encode it (reported to the host): that publication is
-   * skipped for this connection only, never for the others.
-   */
-  private encodePublication(pub: Publication): Chunk | undefined {
-    const encoder = this.encoder;
-    try {
-      return encoder.publication === undefined ? pub.encodedFor(encoder) : encoder.publication(pub);
-    } catch (err) {
-      this.host.encodeFailed(this, pub, err);
-      return undefined;
-    }
   }
 
   get isClosed(): boolean {
@@ -399,14 +379,14 @@ export class Session implements SessionHandle {
     if (replay.length > 0) {
       const chunks: Chunk[] = [];
       for (const pub of replay) {
-        const chunk = this.encodePublication(pub);
+        const chunk = this.outbound.publication(pub);
         if (chunk === undefined) (unencodable ??= new Set()).add(pub.topic);
         else chunks.push(chunk);
       }
       // A backlog bigger than the outbound cap would trip 4008, and the client would reconnect to
       // recover the same backlog forever: say recovered:false instead, so it reloads its state.
-      replayed = this.fits(chunks);
-      if (replayed) for (const chunk of chunks) this.enqueue(chunk);
+      replayed = this.outbound.fits(chunks);
+      if (replayed) for (const chunk of chunks) this.outbound.enqueue(chunk);
     }
     for (const { sub, since, to, outcome } of settled) {
       let last = since;
@@ -457,6 +437,13 @@ export class Session implements SessionHandle {
    */
   gap(pattern: string): boolean {
     return this.drop(pattern, 'gap');
+  }
+
+  /** gap() for each of this session's subscriptions on one of `patterns`; returns how many were dropped. */
+  gaps(patterns: ReadonlySet<string>): number {
+    let dropped = 0;
+    for (const pattern of [...this.subscriptions.keys()]) if (patterns.has(pattern) && this.gap(pattern)) dropped++;
+    return dropped;
   }
 
   /**
@@ -573,9 +560,9 @@ export class Session implements SessionHandle {
       this.answer(to, reply);
       return;
     }
-    const chunk = this.encoder.encode({ id: to, ...reply });
-    if (!this.fits([chunk])) throw new HeraldError('too_large', 'the history reply would exceed the outbound byte cap: ask with a smaller limit');
-    this.enqueue(chunk);
+    const chunk = this.outbound.encode({ id: to, ...reply });
+    if (!this.outbound.fits([chunk])) throw new HeraldError('too_large', 'the history reply would exceed the outbound byte cap: ask with a smaller limit');
+    this.outbound.enqueue(chunk);
   }
 
   // ------------------------------------------------------------------ outbound
@@ -595,15 +582,15 @@ export class Session implements SessionHandle {
         return true;
       }
     }
-    const chunk = this.encodePublication(pub);
+    const chunk = this.outbound.publication(pub);
     if (chunk === undefined) return false;
-    this.enqueue(chunk);
+    this.outbound.enqueue(chunk);
     return true;
   }
 
   /** Queues a protocol message (reply, presence event, error) for this client. */
   send(message: ServerMessage): void {
-    if (!this.closed) this.enqueue(this.encoder.encode(message));
+    if (!this.closed) this.outbound.enqueue(this.outbound.encode(message));
   }
 
   /**
@@ -617,49 +604,20 @@ export class Session implements SessionHandle {
       this.send({ id: to, ...reply } as ServerMessage);
       return;
     }
-    this.writeQueued();
+    this.outbound.write();
     const chunk = to(reply);
-    if (chunk !== undefined && !this.closed) this.enqueue(chunk);
+    if (chunk !== undefined && !this.closed) this.outbound.enqueue(chunk);
   }
 
-  private enqueue(chunk: Chunk): void {
-    // A fresh exact-size array per turn instead of push() onto an empty one (which allocates room
-    // for 17): fan-out at one message per turn makes one of these per delivery (bench: fanout).
-    if (this.queue.length === 0) this.queue = [chunk];
-    else this.queue.push(chunk);
-    this.queuedBytes += chunk.length;
-    if (this.queuedBytes + this.connection.bufferedAmount > this.host.limits.outboundBytes) {
-      this.host.slowConsumer(this, this.queue.length);
-      this.queue = NO_CHUNKS;
-      this.queuedBytes = 0;
-      this.close(CloseCodes.slowConsumer, 'slow consumer');
-      return;
-    }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.host.schedule(this);
-    }
+  /** OutboundOwner: over the byte cap, the queue was dropped. */
+  overflowed(dropped: number): void {
+    this.host.slowConsumer(this, dropped);
+    this.close(CloseCodes.slowConsumer, 'slow consumer');
   }
 
-  /** Would these chunks stay under the outbound byte cap, with what is queued and in the socket? */
-  private fits(chunks: Chunk[]): boolean {
-    let bytes = this.queuedBytes + this.connection.bufferedAmount;
-    for (const c of chunks) bytes += c.length;
-    return bytes <= this.host.limits.outboundBytes;
-  }
-
-  /** Writes everything queued in one call to the connection (the broker calls it once per turn). */
-  flush(): void {
-    this.scheduled = false;
-    this.writeQueued();
-  }
-
-  private writeQueued(): void {
-    if (this.queue.length === 0) return;
-    const chunks = this.queue;
-    this.queue = NO_CHUNKS;
-    this.queuedBytes = 0;
-    this.connection.write(chunks);
+  /** OutboundOwner: this connection's encoder could not encode `pub`. */
+  unencodable(pub: Publication, err: unknown): void {
+    this.host.encodeFailed(this, pub, err);
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -667,7 +625,7 @@ export class Session implements SessionHandle {
   /** Server-side close: flushes what is queued, closes the connection with `code`, frees the session. */
   close(code: number, reason: string): void {
     if (this.closed) return;
-    this.flush();
+    this.outbound.write();
     this.closed = true;
     this.connection.close(code, reason);
     this.release(code);
@@ -683,9 +641,10 @@ export class Session implements SessionHandle {
   private release(code: number): void {
     clearTimeout(this.expiryTimer);
     clearTimeout(this.authTimer);
-    this.queue = NO_CHUNKS;
-    this.queuedBytes = 0;
+    this.outbound.clear();
     this.pending = NO_COMMANDS;
-    this.host.removed(this, code);
+    const subscriptions = [...this.subscriptions.values()];
+    this.subscriptions.clear();
+    this.host.removed(this, code, subscriptions);
   }
 }
