@@ -102,7 +102,7 @@ export class Outbound {
       this.owner.overflowed(dropped);
       return false;
     }
-    this.turn.add(this);
+    if (!this.listed) this.turn.add(this);
     return true;
   }
 
