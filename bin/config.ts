@@ -12,7 +12,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, resolveOptions, type ResolvedOptions } from '../core/options.js';
+import { resolveOptions, type ResolvedOptions } from '../core/options.js';
+import { ConfigError } from '../core/errors.js';
 import { isPattern } from '../core/topic.js';
 import type { Durability } from '../adapters/lmdb/index.js';
 import { NATS_OUTBOX_DEFAULTS } from '../adapters/nats/options.js';

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Transport, TransportHost } from '../core/contracts.js';
+import { SetupError } from '../core/errors.js';
 
 export interface ClientBundleOptions {
   /** Request path (default '/client.js'). */
@@ -30,7 +31,7 @@ function entryPoint(): string {
     const file = fileURLToPath(new URL(name, import.meta.url));
     if (existsSync(file)) return file;
   }
-  throw new Error('herald client sources not found next to client/serve');
+  throw new SetupError('missing_asset', 'herald client sources not found next to client/serve');
 }
 
 /** File name of the bundle prebuilt next to the compiled client (dist/client/). */

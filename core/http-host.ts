@@ -12,6 +12,7 @@ import type { RequestHandler, UpgradeHandler } from './contracts.js';
 import type { ResolvedOptions } from './options.js';
 import { Admission } from './limits/admission.js';
 import { OriginPolicy } from './origins.js';
+import { SetupError } from './errors.js';
 
 type HostOptions = Pick<ResolvedOptions, 'port' | 'host' | 'server' | 'noServer' | 'tls' | 'allowedOrigins'> & {
   readonly limits: Pick<ResolvedOptions['limits'], 'connectionsPerIp' | 'connectionRate' | 'connectionBurst' | 'exemptLoopback' | 'headersTimeout' | 'requestTimeout'>;
@@ -42,14 +43,14 @@ export class HttpHost {
   }
 
   onUpgrade(path: string, handler: UpgradeHandler): void {
-    if (this.upgrades.has(path)) throw new Error(`two transports claim upgrades on ${path}`);
+    if (this.upgrades.has(path)) throw new SetupError('route_conflict', `two transports claim upgrades on ${path}`);
     this.upgrades.set(path, handler);
   }
 
   onRequest(path: string, handler: RequestHandler): void {
     if (path.endsWith('/')) this.prefixes.push([path, handler]);
     else {
-      if (this.exact.has(path)) throw new Error(`two transports claim requests on ${path}`);
+      if (this.exact.has(path)) throw new SetupError('route_conflict', `two transports claim requests on ${path}`);
       this.exact.set(path, handler);
     }
   }

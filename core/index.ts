@@ -12,12 +12,15 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
 }
 
 export { Broker, type BrokerEvents } from './broker.js';
-export { ConfigError, type BrokerOptions, type ResolvedOptions } from './options.js';
+export type { BrokerOptions, ResolvedOptions } from './options.js';
 export { jwtAuth, createJwtVerifier, apiKeyChecker, bearerOf, allows, grantsOf, type JwtOptions, type Grants, type ApiKeyCheck } from './auth/index.js';
 // What hooks, application code and a custom transport name (herald/plugin has the rest a plugin needs).
 export type * from './contracts.js';
 export type { Command, MsgPush, Position, PresenceEntry, ServerMessage, UnsubReason } from './messages.js';
-export { CloseCodes, ErrorCodes, HeraldError, type ErrorCode } from './errors.js';
+export {
+  CloseCodes, ConfigError, configIssues, ErrorCodes, HeraldError, SetupError, SetupErrorCodes,
+  type ConfigIssue, type ErrorCategory, type ErrorCode, type SetupErrorCode,
+} from './errors.js';
 export { codecs, jsonCodec, msgpackCodec, type Codec } from './codec.js';
 export { Publication, type Chunk } from './publication.js';
 export { assertPattern, assertTopic, covers, isPattern, isTopic, matches } from './topic.js';

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ClusterAdapter, HistorySettings, HistoryStore, Hooks, Limits, Transport } from './contracts.js';
+import { ConfigError, configIssues } from './errors.js';
 import { normaliseOrigin } from './origins.js';
 import { isPattern } from './topic.js';
 
@@ -142,21 +143,10 @@ const schema = z
 export type BrokerOptions = z.input<typeof schema>;
 export type ResolvedOptions = z.output<typeof schema>;
 
-/** A configuration that cannot be used; the message names every bad key. */
-export class ConfigError extends Error {
-  readonly code = 'invalid_config';
-  readonly issues: readonly { path: string; message: string }[];
-  constructor(issues: { path: string; message: string }[]) {
-    super(`invalid Herald options: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
-}
-
 export function resolveOptions(input: BrokerOptions): ResolvedOptions {
   const result = schema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw new ConfigError(configIssues(result.error.issues));
   }
   return result.data;
 }

@@ -7,7 +7,10 @@
  */
 export type * from './contracts.js';
 export type { MsgPush, Position, PresenceEntry, Reply, ServerMessage, UnsubReason } from './messages.js';
-export { CloseCodes, ErrorCodes, HeraldError, toHeraldError, type ErrorCode } from './errors.js';
+export {
+  CloseCodes, ConfigError, configIssues, ErrorCodes, HeraldError, SetupError, SetupErrorCodes, toHeraldError,
+  type ConfigIssue, type ErrorCode, type SetupErrorCode,
+} from './errors.js';
 export { codecs, jsonCodec, msgpackCodec, msgpackOptions, type Codec } from './codec.js';
 export { Publication, type Chunk } from './publication.js';
 // A cluster engine extends the base, which keeps what every engine shares (docs/architecture.md).
@@ -24,4 +27,3 @@ export { parseControlCommand } from './control.js';
 export { Admission, type AdmissionLimits, type Refusal } from './limits/admission.js';
 /** Log lines a client can cause are rate-limited per kind. */
 export { LogLimiter } from './log-limiter.js';
-export { ConfigError } from './options.js';

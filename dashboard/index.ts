@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Transport, TransportHost } from '../core/contracts.js';
+import { SetupError } from '../core/errors.js';
 import { DEFAULT_STATS_TOPIC, publishStats, type StatsOptions } from './stats.js';
 
 export interface DashboardOptions extends StatsOptions {
@@ -26,7 +27,7 @@ function loadPage(): string {
     const file = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(file)) return readFileSync(file, 'utf8');
   }
-  throw new Error('herald dashboard: index.html not found');
+  throw new SetupError('missing_asset', 'herald dashboard: index.html not found');
 }
 
 /** Files the page loads, under `<path>dashboard/`: uPlot's browser build and style sheet. */

@@ -21,7 +21,7 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join, resolve } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { Unpackr } from 'msgpackr';
-import { HeraldError, type HistoryBounds, type HistoryQuery, type HistoryResult, type HistoryStore, type HistoryStoreStats, msgpackCodec, msgpackOptions, Publication } from '../../core/plugin.js';
+import { HeraldError, SetupError, type HistoryBounds, type HistoryQuery, type HistoryResult, type HistoryStore, type HistoryStoreStats, msgpackCodec, msgpackOptions, Publication } from '../../core/plugin.js';
 
 export type Durability = 'commit' | 'flush';
 
@@ -82,8 +82,10 @@ interface StoreRecord {
 type EntryKey = [string, number];
 
 /** The store cannot open its directory (not creatable, not writable, held by another process...). */
-export class StoreOpenError extends Error {
-  readonly code = 'history_dir';
+export class StoreOpenError extends SetupError {
+  constructor(message: string) {
+    super('history_dir', message);
+  }
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { ClusterAdapterBase, MAX_REPAIRED, type AdapterNode, type ClusterAdapter, type ClusterAdapterStats, type ControlCommand, HeraldError, type HistoryQuery, type HistoryResult, type NodeControlReply, type Position, type PresenceEntry, type PublishOnceResult, type RepairSource } from '../../core/plugin.js';
+import { ClusterAdapterBase, MAX_REPAIRED, type AdapterNode, type ClusterAdapter, type ClusterAdapterStats, type ControlCommand, HeraldError, SetupError, type HistoryQuery, type HistoryResult, type NodeControlReply, type Position, type PresenceEntry, type PublishOnceResult, type RepairSource } from '../../core/plugin.js';
 import { ControlChannel } from './control.js';
 import { pack, type LiveEnvelope } from './envelope.js';
 import { StreamHistory } from './history.js';
@@ -126,7 +126,7 @@ export class NatsAdapter extends ClusterAdapterBase {
         ...o.connection,
       });
     } catch (err) {
-      throw new Error(`nats adapter: cannot connect to ${o.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+      throw new SetupError('cluster_unreachable', `nats adapter: cannot connect to ${o.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
     }
     this.nc = nc;
     this.connected = true;
@@ -137,7 +137,7 @@ export class NatsAdapter extends ClusterAdapterBase {
         try {
           await this.store.ensure();
         } catch (err) {
-          throw new Error(`nats adapter: cannot set up the JetStream history stream ${this.subjects.stream} ` +
+          throw new SetupError('cluster_setup', `nats adapter: cannot set up the JetStream history stream ${this.subjects.stream} ` +
             `(is JetStream enabled? nats-server -js; or set history.size to 0): ${(err as Error).message}`, { cause: err });
         }
       }

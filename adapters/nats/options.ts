@@ -4,6 +4,8 @@
  * every wait so a publish or a subscribe never hangs on a NATS outage.
  */
 import type { ConnectionOptions } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { ConfigError, configIssues } from '../../core/plugin.js';
 
 export interface NatsAdapterOptions {
   /** NATS server URLs (`nats://host:port`); several for a cluster. Default `nats://127.0.0.1:4222`. */
@@ -67,38 +69,52 @@ export interface ResolvedNatsOptions {
 /** Outbox bounds by default (also the binary's defaults, bin/config.ts). */
 export const NATS_OUTBOX_DEFAULTS = { outboxBytes: 8 * 1024 * 1024, outboxAgeMs: 10_000 } as const;
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`nats adapter: ${name} must be a positive number, got ${String(value)}`);
-  return v;
-}
+const positive = z.number().positive().finite();
+
+/** `nats://a:4222,nats://b:4222` (the HERALD_NATS_URL form) or a list of such: one URL each. */
+const servers = z.union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''))
+  .refine((list) => list.length > 0, 'must name at least one URL');
+
+/**
+ * One token: two clusters with prefixes `herald` and `herald.t` would share subjects (the second's
+ * `herald.t.t.x` is the first's topic `t.x`). Letters, digits, `_` and `-` only, so the stream and
+ * bucket names made from it cannot collide either.
+ */
+const prefix = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be one subject token of 1-64 letters, digits, _ or - (no dots: prefixes must not nest)');
+
+/** Checked like createBroker's options (zod, ConfigError naming each key); unknown keys are errors there too. */
+const natsOptionsSchema = z.strictObject({
+  servers: servers.default(['nats://127.0.0.1:4222']),
+  prefix: prefix.default('herald'),
+  stream: z.string().min(1).optional(),
+  storage: z.enum(['file', 'memory']).default('file'),
+  replicas: z.number().int().min(1).max(5).default(1),
+  publishTimeoutMs: positive.default(10_000),
+  outboxBytes: positive.default(NATS_OUTBOX_DEFAULTS.outboxBytes),
+  outboxAgeMs: positive.default(NATS_OUTBOX_DEFAULTS.outboxAgeMs),
+  requestTimeoutMs: positive.default(2000),
+  heartbeatMs: positive.default(2000),
+  nodeTimeoutMs: positive.optional(),
+  reconnectTimeWaitMs: positive.default(500),
+  pingIntervalMs: positive.default(5000),
+  connectTimeoutMs: positive.default(5000),
+  connection: z.custom<Partial<ConnectionOptions>>((v) => v !== null && typeof v === 'object', 'must be an object of nats.js connection options').default({}),
+});
+
+const CONTEXT = 'invalid nats adapter options';
 
 /** Splits `nats://a:4222,nats://b:4222` (the HERALD_NATS_URL form) into URLs. */
 export function parseServers(value: string | string[]): string[] {
-  const list = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
-  if (list.length === 0) throw new Error('nats adapter: servers must name at least one URL');
-  return list;
+  const result = servers.safeParse(value);
+  if (!result.success) throw new ConfigError(configIssues(result.error.issues, 'servers'), CONTEXT);
+  return result.data;
 }
 
+/** Defaults filled in and every value checked; throws ConfigError naming each bad key. */
 export function resolveNatsOptions(options: NatsAdapterOptions): ResolvedNatsOptions {
-  const heartbeatMs = positive('heartbeatMs', options.heartbeatMs, 2000);
-  const replicas = options.replicas ?? 1;
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new Error(`nats adapter: replicas must be 1..5, got ${replicas}`);
-  return {
-    servers: parseServers(options.servers ?? 'nats://127.0.0.1:4222'),
-    prefix: options.prefix ?? 'herald',
-    stream: options.stream,
-    storage: options.storage ?? 'file',
-    replicas,
-    publishTimeoutMs: positive('publishTimeoutMs', options.publishTimeoutMs, 10_000),
-    outboxBytes: positive('outboxBytes', options.outboxBytes, NATS_OUTBOX_DEFAULTS.outboxBytes),
-    outboxAgeMs: positive('outboxAgeMs', options.outboxAgeMs, NATS_OUTBOX_DEFAULTS.outboxAgeMs),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 2000),
-    heartbeatMs,
-    nodeTimeoutMs: positive('nodeTimeoutMs', options.nodeTimeoutMs, 3 * heartbeatMs),
-    reconnectTimeWaitMs: positive('reconnectTimeWaitMs', options.reconnectTimeWaitMs, 500),
-    pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 5000),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 5000),
-    connection: options.connection ?? {},
-  };
+  const result = natsOptionsSchema.safeParse(options);
+  if (!result.success) throw new ConfigError(configIssues(result.error.issues), CONTEXT);
+  const o = result.data;
+  return { ...o, stream: o.stream, nodeTimeoutMs: o.nodeTimeoutMs ?? 3 * o.heartbeatMs };
 }

@@ -17,13 +17,8 @@ export class Subjects {
   /** JetStream stream holding the history of every topic of this cluster. */
   readonly stream: string;
 
+  /** `prefix` is one subject token, as resolveNatsOptions (options.ts) checks. */
   constructor(prefix: string, stream?: string) {
-    // One token: two clusters with prefixes `herald` and `herald.t` would share subjects (the
-    // second's `herald.t.t.x` is the first's topic `t.x`). Letters, digits, `_` and `-` only, so
-    // the stream and bucket names made from it cannot collide either.
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
-      throw new Error(`nats adapter: prefix ${JSON.stringify(prefix)} must be one subject token of 1-64 letters, digits, _ or - (no dots: prefixes must not nest)`);
-    }
     this.prefix = prefix;
     this.stream = stream ?? `${prefix}_history`;
   }

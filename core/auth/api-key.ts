@@ -4,6 +4,7 @@
  * through timingSafeEqual's timing (it throws on unequal lengths, and a length check would leak).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ConfigError } from '../errors.js';
 
 export type ApiKeyCheck = (presented: string | undefined) => boolean;
 
@@ -13,7 +14,7 @@ function digest(value: string): Buffer {
 
 /** A checker for a list of keys (empty list: nothing matches). Keys shorter than 16 characters are refused. */
 export function apiKeyChecker(keys: readonly string[]): ApiKeyCheck {
-  for (const k of keys) if (k.length < 16) throw new TypeError('an API key must be at least 16 characters');
+  for (const k of keys) if (k.length < 16) throw new ConfigError([{ path: 'apiKeys', message: 'an API key must be at least 16 characters' }], 'invalid API keys');
   const digests = keys.map(digest);
   return (presented) => {
     if (typeof presented !== 'string' || presented.length === 0 || digests.length === 0) return false;

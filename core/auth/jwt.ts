@@ -7,7 +7,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import { HeraldError } from '../errors.js';
+import { ConfigError, configIssues, HeraldError } from '../errors.js';
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
@@ -53,32 +53,32 @@ export interface JwtVerifier {
 function keyAndAlgorithms(o: z.output<typeof jwtOptionsSchema>): { key: KeyObject; allowed: readonly string[]; implied: string } {
   if (o.secret !== undefined) {
     const bytes = typeof o.secret === 'string' ? Buffer.from(o.secret, 'utf8') : Buffer.from(o.secret);
-    if (bytes.length < 32) throw new TypeError('jwt secret must be at least 32 bytes (256 bits)');
+    if (bytes.length < 32) throw new ConfigError([{ path: 'secret', message: 'jwt secret must be at least 32 bytes (256 bits)' }], 'invalid jwt options');
     return { key: createSecretKey(bytes), allowed: HMAC_ALGORITHMS, implied: 'HS256' };
   }
   const key = typeof o.publicKey === 'string' ? createPublicKey(o.publicKey) : o.publicKey!;
-  if (key.type !== 'public') throw new TypeError('jwt publicKey must be a public key');
+  if (key.type !== 'public') throw new ConfigError([{ path: 'publicKey', message: 'jwt publicKey must be a public key' }], 'invalid jwt options');
   if (key.asymmetricKeyType === 'rsa') return { key, allowed: RSA_ALGORITHMS, implied: 'RS256' };
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve as keyof typeof EC_ALGORITHMS | undefined;
     const alg = curve === undefined ? undefined : EC_ALGORITHMS[curve];
-    if (alg === undefined) throw new TypeError(`jwt publicKey: unsupported EC curve ${String(curve)}`);
+    if (alg === undefined) throw new ConfigError([{ path: 'publicKey', message: `unsupported EC curve ${String(curve)}` }], 'invalid jwt options');
     return { key, allowed: [alg], implied: alg };
   }
-  throw new TypeError(`jwt publicKey: unsupported key type ${String(key.asymmetricKeyType)}`);
+  throw new ConfigError([{ path: 'publicKey', message: `unsupported key type ${String(key.asymmetricKeyType)}` }], 'invalid jwt options');
 }
 
-/** Builds a verifier; throws TypeError on a configuration that would be unsafe or unusable. */
+/** Builds a verifier; throws ConfigError on a configuration that would be unsafe or unusable. */
 export function createJwtVerifier(input: JwtOptions): JwtVerifier {
   const parsed = jwtOptionsSchema.safeParse(input);
   if (!parsed.success) {
-    throw new TypeError(`invalid jwt options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(configIssues(parsed.error.issues), 'invalid jwt options');
   }
   const o = parsed.data;
   const { key, allowed, implied } = keyAndAlgorithms(o);
   const algorithms = o.algorithms ?? [implied];
   for (const alg of algorithms) {
-    if (!allowed.includes(alg)) throw new TypeError(`jwt algorithm ${alg} does not fit the configured key (allowed: ${allowed.join(', ')})`);
+    if (!allowed.includes(alg)) throw new ConfigError([{ path: 'algorithms', message: `jwt algorithm ${alg} does not fit the configured key (allowed: ${allowed.join(', ')})` }], 'invalid jwt options');
   }
   const verifyOptions = {
     algorithms,

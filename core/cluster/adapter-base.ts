@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AdapterNode, ClusterAdapter, ControlCommand, NodeControlReply, HistoryQuery, HistoryResult, PublishOnceResult, PublishSettings } from '../contracts.js';
-import { HeraldError } from '../errors.js';
+import { HeraldError, SetupError } from '../errors.js';
 import type { Position, PresenceEntry } from '../protocol.js';
 import { Publication } from '../publication.js';
 import { GapRepair, type RepairRead } from './gap-repair.js';
@@ -128,7 +128,7 @@ export abstract class ClusterAdapterBase implements ClusterAdapter {
   }
 
   async start(node: AdapterNode): Promise<void> {
-    if (this.current !== undefined) throw new Error(`${this.name} adapter: start() called twice`);
+    if (this.current !== undefined) throw new SetupError('already_started', `${this.name} adapter: start() called twice`);
     this.current = node;
     const source = this.repairSource();
     if (source !== undefined) {

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AdapterNode, ClusterAdapter, ControlCommand, NodeControlReply, HistoryQuery, HistoryResult, HistoryStore, PublishOnceResult } from '../contracts.js';
+import { ConfigError, SetupError } from '../errors.js';
 import type { Position, PresenceEntry } from '../protocol.js';
 import { Router } from '../router.js';
 import { ClusterAdapterBase, type Received } from './adapter-base.js';
@@ -76,7 +77,7 @@ export class MemoryAdapter extends ClusterAdapterBase {
 
   constructor(options: MemoryAdapterOptions = {}) {
     super();
-    if (options.bus !== undefined && options.store !== undefined) throw new Error('memoryAdapter: give the store to createMemoryBus({ store }) when sharing a bus');
+    if (options.bus !== undefined && options.store !== undefined) throw new ConfigError([{ path: 'store', message: 'give the store to createMemoryBus({ store }) when sharing a bus' }], 'invalid memoryAdapter options');
     this.bus = options.bus ?? new MemoryBus({ store: options.store });
     this.sweepInterval = options.sweepInterval;
   }
@@ -87,7 +88,7 @@ export class MemoryAdapter extends ClusterAdapterBase {
   }
 
   protected async connect(node: AdapterNode): Promise<void> {
-    if (this.bus.members.has(node.id)) throw new Error(`node id ${node.id} is already on this bus`);
+    if (this.bus.members.has(node.id)) throw new SetupError('node_id_taken', `node id ${node.id} is already on this bus`);
     await this.bus.history.open(node.history);
     this.member = {
       node, patterns: new Set(),

@@ -7,6 +7,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Transport, TransportHost } from '../contracts.js';
+import { SetupError } from '../errors.js';
 import { readinessOf } from './readiness.js';
 import { createMetricsRegistry, type MetricsRegistryOptions } from './registry.js';
 
@@ -29,7 +30,7 @@ export class MetricsPlugin implements Transport {
 
   /** The broker's registry (after the broker started): add your own metrics to it. */
   get registry(): Registry {
-    if (this.registry_ === undefined) throw new Error('metrics: the registry exists once the broker has started');
+    if (this.registry_ === undefined) throw new SetupError('not_started', 'metrics: the registry exists once the broker has started');
     return this.registry_;
   }
 

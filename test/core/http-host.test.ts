@@ -171,3 +171,10 @@ describe('CORS over HTTP', () => {
     expect(answer.headers.vary).toBeUndefined();
   });
 });
+
+describe('path claims', () => {
+  it('two transports on one path fail createBroker with route_conflict', async () => {
+    const failure = await createBroker({ noServer: true, transports: [ws(), ws()], logger: false }).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'route_conflict', category: 'setup', message: 'two transports claim upgrades on /ws' });
+  });
+});

@@ -1,6 +1,6 @@
 /** Options of the MQTT transport (docs/configuration.md, "MQTT transport"), validated with zod. */
 import { z } from 'zod';
-import { ConfigError } from '../../core/plugin.js';
+import { ConfigError, configIssues } from '../../core/plugin.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -32,6 +32,6 @@ export type ResolvedMqttOptions = Omit<z.output<typeof schema>, 'maxPacketSize' 
 
 export function resolveMqttOptions(input: MqttOptions, defaults: { maxPayload: number; authTimeout: number }): ResolvedMqttOptions {
   const result = schema.safeParse(input);
-  if (!result.success) throw new ConfigError(result.error.issues.map((i) => ({ path: `mqtt.${i.path.join('.')}`, message: i.message })));
+  if (!result.success) throw new ConfigError(configIssues(result.error.issues, 'mqtt'));
   return { ...result.data, maxPacketSize: result.data.maxPacketSize ?? defaults.maxPayload, connectTimeout: result.data.connectTimeout ?? defaults.authTimeout };
 }

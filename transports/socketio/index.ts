@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Namespace, type Socket } from 'socket.io';
-import { HeraldError, type Transport, type TransportHost } from '../../core/plugin.js';
+import { ConfigError, HeraldError, type Transport, type TransportHost } from '../../core/plugin.js';
 import { handshakeOf } from '../shared/handshake.js';
 import { SocketIoConnection } from './connection.js';
 import { SocketIoEncoder } from './encoder.js';
@@ -54,8 +54,8 @@ export class SocketIoTransport implements Transport {
     this.options = options;
     const names = options.namespace ?? '/herald';
     this.namespaces = [...new Set(Array.isArray(names) ? names : [names])];
-    if (this.namespaces.length === 0) throw new TypeError('socket.io: give at least one namespace');
-    for (const n of this.namespaces) if (!n.startsWith('/')) throw new TypeError('socket.io namespace must start with "/"');
+    if (this.namespaces.length === 0) throw new ConfigError([{ path: 'namespace', message: 'give at least one namespace' }], 'invalid socket.io options');
+    for (const n of this.namespaces) if (!n.startsWith('/')) throw new ConfigError([{ path: 'namespace', message: `${JSON.stringify(n)} must start with "/"` }], 'invalid socket.io options');
     const path = options.path ?? '/socket.io/';
     this.path = path.endsWith('/') ? path : `${path}/`;
   }
