@@ -1,12 +1,26 @@
 /**
  * Command line of the standalone binary: subcommand, flags, and the merged configuration
- * (bin/config.ts: defaults < config file < environment < flags). Kept apart from herald.ts so it
- * can be tested without starting anything.
+ * (bin/config.ts: defaults < config file < environment < flags). The flags and the --help text
+ * come from config.ts's SETTINGS table. Kept apart from herald.ts so it can be tested without
+ * starting anything.
  */
 import { parseArgs } from 'node:util';
-import { ConfigProblem, resolveConfig, securityOf, type BinaryConfig } from './config.js';
-import { SECURITY_HELP, SECURITY_OPTIONS, type SecurityConfig } from './security.js';
+import { SetupError } from '../core/errors.js';
+import { parseArgsOptions, resolveConfig, SETTINGS, shownDefault, type BinaryConfig, type SecurityConfig, type Setting } from './config.js';
 import { TOOLS_HELP } from './tools.js';
+
+/** One --help line: the flag (or, env only, the variable), what it does, its variables and default. */
+function helpLine(s: Setting): string {
+  const env = s.kind === 'bool' && s.flag !== undefined ? `${s.env.join(', ')}=${s.negate ? 'false' : 'true'}` : s.env.join(', ');
+  const head = s.flag === undefined ? `(env ${env})` : `--${s.flag}${s.arg ? ` ${s.arg}` : ''}`;
+  const fallback = s.kind === 'bool' ? undefined : shownDefault(s);
+  const notes = [...(s.flag === undefined ? [] : [`env ${env}`]), ...(fallback === undefined ? [] : [`default ${fallback}`])];
+  const line = `  ${head.padEnd(26)} ${s.help}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
+  return line;
+}
+
+const lines = (group: Setting['group']): string =>
+  SETTINGS.filter((s) => s.help !== undefined && s.group === group).map(helpLine).join('\n');
 
 export const HELP = `herald - protocol-agnostic pub/sub broker
 
@@ -14,32 +28,15 @@ Usage: herald [options]                 run the broker
        herald check-config [options]    print the resolved configuration (or what is wrong) and exit 0 (or 2)
 ${TOOLS_HELP}
 Options (each also from a config file and HERALD_* env; precedence: flag > env > file > default):
-  --config <file>   JSON config file (env HERALD_CONFIG); every key: docs/configuration.md
-  --port <n>        port to listen on (env PORT, default 8080)
-  --host <addr>     interface to bind (env HOST, default 127.0.0.1)
-  --log-level <l>   fatal|error|warn|info|debug|trace|silent (env HERALD_LOG_LEVEL, default info)
-  --log-format <f>  auto|pretty|json: auto is readable on a terminal, JSON lines otherwise (env HERALD_LOG_FORMAT)
-  --nats <urls>     join a cluster over NATS: comma-separated nats:// URLs (env HERALD_NATS_URL);
-                    history needs JetStream (nats-server -js). Default: single node, history on disk
-  --nats-prefix <p> subject prefix shared by the nodes of one cluster (env HERALD_NATS_PREFIX, default herald)
-  --nats-outbox-bytes <n>   bytes of publications that may wait while NATS is unreachable; past it a
-                    publish is refused with unavailable (env HERALD_NATS_OUTBOX_BYTES, default 8388608)
-  --nats-outbox-age-ms <ms> how long one may wait there before it is refused (env HERALD_NATS_OUTBOX_AGE_MS, default 10000)
-  --data-dir <dir>  keep history on disk here, so a restart keeps positions (env HERALD_DATA_DIR, default ./herald-data)
-  --in-memory       keep history in memory only: a restart starts every topic over (env HERALD_IN_MEMORY=true)
-  --node-id <id>    this node's id (env HERALD_NODE_ID, default random)
-  --shutdown-timeout <ms>  forced exit this long after SIGTERM (env HERALD_SHUTDOWN_TIMEOUT, default 10000)
-  --no-dashboard    do not serve the live dashboard at / nor publish stats (env HERALD_DASHBOARD=false)
-  --stats-topic <t> the dashboard's stats go to <t>.<node id> (env HERALD_DASHBOARD_STATS_TOPIC, default herald.stats)
-  --no-metrics      do not serve /metrics and /readyz (env HERALD_METRICS=false)
-  --mqtt            also serve MQTT over TCP on port 1883 (env HERALD_MQTT=true); MQTT over
-                    WebSocket is always at /mqtt
-  --mqtt-port <n>   serve MQTT over TCP on this port (env HERALD_MQTT_PORT; implies --mqtt)
-  -h, --help        show this help
+  ${'--config <file>'.padEnd(26)} JSON config file (env HERALD_CONFIG); every key: docs/configuration.md
+${lines(undefined)}
+  ${'-h, --help'.padEnd(26)} show this help
 Broker limits, history, presence and control settings: config file or env HERALD_LIMITS_*, HERALD_HISTORY_*,
-HERALD_PRESENCE_* (e.g. HERALD_LIMITS_MAX_PAYLOAD=131072); list: docs/configuration.md.
+HERALD_PRESENCE_*, HERALD_CONTROL_* (e.g. HERALD_LIMITS_MAX_PAYLOAD=131072); list: docs/configuration.md.
 
-${SECURITY_HELP}
+Security (docs/security.md):
+${lines('security')}
+
 Endpoints: ws://<host>:<port>/ws (protocol v1, subprotocols herald.v1.json / herald.v1.msgpack)
            http://<host>:<port>/client.js (the browser client, ESM: import { HeraldClient } from '/client.js')
            http://<host>:<port>/ (live dashboard), /metrics (Prometheus), /healthz (alive), /readyz (ready)
@@ -47,6 +44,7 @@ Endpoints: ws://<host>:<port>/ws (protocol v1, subprotocols herald.v1.json / her
            ws://<host>:<port>/mqtt (MQTT 3.1.1/5.0 over WebSocket), mqtt://<host>:1883 with --mqtt
 Signals: SIGINT/SIGTERM close clients with 1001 and exit within the shutdown timeout.
 Exit codes: 0 stopped, 1 failed (port in use, shutdown deadline), 2 bad configuration.
+Error codes: docs/errors.md.
 `;
 
 export interface CliConfig {
@@ -64,74 +62,36 @@ export interface CliConfig {
   config: BinaryConfig;
 }
 
-export class CliError extends Error {
-  readonly code = 'invalid_cli';
-  /** One line per problem (config errors name their key and source). */
-  readonly problems: readonly string[];
-  /** 'usage': the command line itself is wrong (show the help); 'config': a value is. */
-  readonly kind: 'usage' | 'config';
-  constructor(message: string, problems: readonly string[] = [message], kind: 'usage' | 'config' = 'usage') {
-    super(message);
-    this.problems = problems;
-    this.kind = kind;
+/** The command line itself is wrong (code `invalid_usage`): the binary shows the help. A bad value is a ConfigError. */
+export class UsageError extends SetupError {
+  constructor(message: string) {
+    super('invalid_usage', message);
+    this.name = 'UsageError';
   }
 }
 
 const COMMANDS = new Set(['check-config']);
 
+/** Throws UsageError for a bad command line, ConfigError for a bad value. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv, cwd?: string): CliConfig {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'log-level': { type: 'string' },
-        'log-format': { type: 'string' },
-        'node-id': { type: 'string' },
-        'data-dir': { type: 'string' },
-        'in-memory': { type: 'boolean' },
-        'shutdown-timeout': { type: 'string' },
-        nats: { type: 'string' },
-        'nats-prefix': { type: 'string' },
-        'nats-outbox-bytes': { type: 'string' },
-        'nats-outbox-age-ms': { type: 'string' },
-        'no-dashboard': { type: 'boolean' },
-        'stats-topic': { type: 'string' },
-        'no-metrics': { type: 'boolean' },
-        mqtt: { type: 'boolean' },
-        'mqtt-port': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        ...SECURITY_OPTIONS,
-      },
-    }));
+    ({ values, positionals } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: parseArgsOptions() }) as { values: typeof values; positionals: string[] });
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new UsageError((err as Error).message);
   }
   if (positionals.length > 1 || (positionals[0] !== undefined && !COMMANDS.has(positionals[0]))) {
-    throw new CliError(`unknown command ${JSON.stringify(positionals.join(' '))} (commands: ${[...COMMANDS].join(', ')})`);
+    throw new UsageError(`unknown command ${JSON.stringify(positionals.join(' '))} (commands: ${[...COMMANDS].join(', ')})`);
   }
-  let config: BinaryConfig;
-  let security: SecurityConfig;
-  try {
-    config = resolveConfig({ flags: values, env, cwd });
-    security = securityOf(config);
-  } catch (err) {
-    if (err instanceof ConfigProblem) throw new CliError(err.message, err.problems, 'config');
-    throw err;
-  }
+  const config = resolveConfig({ flags: values, env, cwd });
   return {
     command: positionals[0] === 'check-config' ? 'check-config' : 'serve',
     help: values.help === true,
     port: config.port,
     host: config.host,
     logLevel: config.logLevel,
-    security,
+    security: config.security,
     nats: config.nats.servers.length > 0 ? config.nats.servers : undefined,
     natsPrefix: config.nats.prefix,
     config,

@@ -10,7 +10,8 @@ import { mqtt } from '../transports/mqtt/index.js';
 import { clientBundle } from '../client/serve.js';
 import { metrics } from '../core/metrics/index.js';
 import { dashboard } from '../dashboard/index.js';
-import { CliError, HELP, parseCli, type CliConfig } from './cli.js';
+import { ConfigError } from '../core/errors.js';
+import { HELP, parseCli, UsageError, type CliConfig } from './cli.js';
 import { redacted, unknownEnv } from './config.js';
 import { endpointLines, endpointList } from './endpoints.js';
 import { binaryLogger } from './logger.js';
@@ -32,30 +33,26 @@ async function tool(name: 'gentoken' | 'api', argv: string[]): Promise<void> {
 async function main(): Promise<void> {
   const sub = process.argv[2];
   if (sub === 'gentoken' || sub === 'api') return tool(sub, process.argv.slice(3));
-  const checking = process.argv[2] === 'check-config';
   let config: CliConfig;
-  try {
-    config = parseCli(process.argv.slice(2), process.env);
-  } catch (err) {
-    if (!(err instanceof CliError)) throw err;
-    if (err.kind === 'usage') process.stderr.write(`herald: ${err.message}\n\n${HELP}`);
-    else process.stderr.write(`herald: invalid configuration:\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
-    process.exit(2);
-  }
-  if (config.help) {
-    process.stdout.write(HELP);
-    return;
-  }
   let security: SecurityPlan;
   try {
+    config = parseCli(process.argv.slice(2), process.env);
+    if (config.help) {
+      process.stdout.write(HELP);
+      return;
+    }
     security = planSecurity(config.security, config.host);
   } catch (err) {
-    process.stderr.write(`herald: ${checking ? 'invalid configuration:\n  security: ' : ''}${(err as Error).message}\n`);
+    // Exit 2 for both (docs/errors.md): a bad command line shows the help, a bad value names its key.
+    if (err instanceof UsageError) process.stderr.write(`herald: ${err.message}\n\n${HELP}`);
+    else if (err instanceof ConfigError) process.stderr.write(`herald: invalid configuration:\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
+    else throw err;
     process.exit(2);
   }
-  const typos = unknownEnv(process.env).map(({ name, suggestion }) => `unknown environment variable ${name} is ignored${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
+  // Reported, not fatal: a shell may export HERALD_* variables of its own (docs/configuration.md).
+  const typos = unknownEnv(process.env);
   if (config.command === 'check-config') {
-    for (const t of typos) process.stderr.write(`herald: ${t}\n`);
+    for (const t of typos) process.stderr.write(`herald: ${t.message}\n`);
     process.stdout.write(`${JSON.stringify(redacted(config.config), null, 2)}\n`);
     return;
   }
@@ -65,7 +62,7 @@ async function main(): Promise<void> {
     ...(config.config.dashboard.enabled ? [dashboard({ topic: config.config.dashboard.statsTopic, interval: config.config.dashboard.interval })] : []),
   ];
   const logger = binaryLogger(config.logLevel, config.config.logFormat);
-  for (const t of typos) logger.warn(t);
+  for (const t of typos) logger.warn({ code: t.code, variable: t.variable }, t.message);
   for (const [level, message] of security.notices) logger[level](message);
   // Loaded only when asked for: a single node never loads the NATS client.
   const adapter = config.nats === undefined ? undefined

@@ -1,84 +1,16 @@
 /**
- * Security settings of the standalone binary (docs/security.md): JWT keys, API keys, allowed
- * origins, TLS, and the secure default: with no authentication configured, anonymous clients are
- * served only while bound to loopback; another interface needs an explicit `--insecure`.
- * Precedence as in cli.ts: flag > environment > default. Pure functions, testable without a server.
+ * Security of the standalone binary (docs/security.md): the security section of the configuration
+ * (read and checked by config.ts) turned into broker options, and the secure default: with no
+ * authentication configured, anonymous clients are served only while bound to loopback; another
+ * interface needs an explicit `--insecure`. Pure functions, testable without a server.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { BrokerOptions, Hooks } from '../core/index.js';
 import { apiKeyChecker, jwtAuth, type ApiKeyCheck } from '../core/auth/index.js';
-import { normaliseOrigin } from '../core/origins.js';
+import { ConfigError } from '../core/errors.js';
+import type { SecurityConfig } from './config.js';
 
-/** Options for node:util parseArgs, merged into cli.ts's table. */
-export const SECURITY_OPTIONS = {
-  'jwt-secret': { type: 'string' },
-  'jwt-public-key': { type: 'string' },
-  'jwt-audience': { type: 'string' },
-  'jwt-issuer': { type: 'string' },
-  'allowed-origins': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  insecure: { type: 'boolean' },
-} as const;
-
-export const SECURITY_HELP = `Security (docs/security.md):
-  --jwt-secret <s>        HMAC secret for HS256 client tokens, >= 32 bytes (env HERALD_JWT_SECRET)
-  --jwt-public-key <pem>  PEM public key or a path to one, RS256/ES256 (env HERALD_JWT_PUBLIC_KEY)
-  --jwt-audience <aud>    required token aud (env HERALD_JWT_AUDIENCE)
-  --jwt-issuer <iss>      required token iss (env HERALD_JWT_ISSUER)
-  (env HERALD_API_KEY)    comma-separated API keys for the HTTP publish API (env only: flags show in ps)
-  --allowed-origins <l>   comma-separated browser origins allowed to connect (env HERALD_ALLOWED_ORIGINS)
-  --tls-cert <file>       PEM certificate chain: serve https/wss (env HERALD_TLS_CERT)
-  --tls-key <file>        PEM private key (env HERALD_TLS_KEY)
-  --insecure              allow anonymous clients on a non-loopback interface
-`;
-
-export interface SecurityConfig {
-  jwtSecret?: string;
-  jwtPublicKey?: string;
-  jwtAudience?: string;
-  jwtIssuer?: string;
-  apiKeys: string[];
-  allowedOrigins?: string[];
-  tlsCert?: string;
-  tlsKey?: string;
-  insecure: boolean;
-}
-
-type Values = Record<string, string | boolean | undefined>;
-
-function pick(values: Values, flag: string, env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const v = (values[flag] as string | undefined) ?? env[name];
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function list(value: string | undefined): string[] | undefined {
-  return value?.split(',').map((s) => s.trim()).filter(Boolean);
-}
-
-/** Reads the security flags and environment; throws Error with a message fit for the user. */
-export function parseSecurity(values: Values, env: NodeJS.ProcessEnv): SecurityConfig {
-  const config: SecurityConfig = {
-    jwtSecret: pick(values, 'jwt-secret', env, 'HERALD_JWT_SECRET'),
-    jwtPublicKey: pick(values, 'jwt-public-key', env, 'HERALD_JWT_PUBLIC_KEY'),
-    jwtAudience: pick(values, 'jwt-audience', env, 'HERALD_JWT_AUDIENCE'),
-    jwtIssuer: pick(values, 'jwt-issuer', env, 'HERALD_JWT_ISSUER'),
-    apiKeys: list(env.HERALD_API_KEY) ?? [],
-    allowedOrigins: list(pick(values, 'allowed-origins', env, 'HERALD_ALLOWED_ORIGINS')),
-    tlsCert: pick(values, 'tls-cert', env, 'HERALD_TLS_CERT'),
-    tlsKey: pick(values, 'tls-key', env, 'HERALD_TLS_KEY'),
-    insecure: values.insecure === true,
-  };
-  if (config.jwtSecret !== undefined && config.jwtPublicKey !== undefined) throw new Error('give one of --jwt-secret and --jwt-public-key, not both');
-  if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < 32) throw new Error('--jwt-secret must be at least 32 bytes');
-  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
-  for (const k of config.apiKeys) if (k.length < 16) throw new Error('each HERALD_API_KEY must be at least 16 characters');
-  for (const o of config.allowedOrigins ?? []) {
-    if (normaliseOrigin(o) === undefined) throw new Error(`--allowed-origins: ${JSON.stringify(o)} is not an origin (scheme://host[:port])`);
-  }
-  return config;
-}
 
 /** 127.0.0.0/8, ::1, ::ffff:127.x and 'localhost': reachable from this machine only. */
 export function isLoopback(host: string): boolean {
@@ -99,8 +31,17 @@ export interface SecurityPlan {
   readonly notices: readonly ['info' | 'warn', string][];
 }
 
+/** A file the security section names, read now so that a missing one is a configuration error, not a crash. */
+function readSetting(key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError([{ path: key, message: (err as Error).message }], 'invalid configuration');
+  }
+}
+
 function pemOrFile(value: string): string {
-  return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
+  return value.includes('-----BEGIN') ? value : readSetting('security.jwtPublicKey', value).toString('utf8');
 }
 
 /**
@@ -121,8 +62,8 @@ function originNotice(origins: string[] | '*'): string {
 }
 
 /**
- * Turns the configuration into broker options, or throws when it would expose an unauthenticated
- * broker beyond loopback without `--insecure`.
+ * Turns the configuration into broker options, or throws ConfigError when it would expose an
+ * unauthenticated broker beyond loopback without `--insecure`, or a file it names cannot be read.
  */
 export function planSecurity(config: SecurityConfig, host: string): SecurityPlan {
   const notices: ['info' | 'warn', string][] = [];
@@ -140,11 +81,11 @@ export function planSecurity(config: SecurityConfig, host: string): SecurityPlan
   } else if (config.insecure) {
     notices.push(['warn', `no authentication configured and bound to ${host} with --insecure: ANYONE who can reach this address may subscribe and publish to every topic`]);
   } else {
-    throw new Error(`refusing to serve anonymous clients on ${host}: configure --jwt-secret or --jwt-public-key (or HERALD_JWT_SECRET / HERALD_JWT_PUBLIC_KEY), bind to 127.0.0.1, or pass --insecure`);
+    throw new ConfigError([{ path: 'security', message: `refusing to serve anonymous clients on ${host}: configure --jwt-secret or --jwt-public-key (or HERALD_JWT_SECRET / HERALD_JWT_PUBLIC_KEY), bind to 127.0.0.1, or pass --insecure` }], 'invalid configuration');
   }
   const allowedOrigins = originsOf(config, anonymous);
   notices.push(['info', originNotice(allowedOrigins)]);
-  const tls = config.tlsCert !== undefined ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey!) } : undefined;
+  const tls = config.tlsCert !== undefined ? { cert: readSetting('security.tlsCert', config.tlsCert), key: readSetting('security.tlsKey', config.tlsKey!) } : undefined;
   return {
     options: { hooks, allowedOrigins, ...(tls ? { tls } : {}) },
     apiKey: config.apiKeys.length > 0 ? apiKeyChecker(config.apiKeys) : undefined,

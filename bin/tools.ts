@@ -8,8 +8,9 @@
  */
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
+import { ConfigError, SetupError, type SetupErrorCode } from '../core/errors.js';
 import { isPattern } from '../core/topic.js';
-import { ConfigProblem, resolveConfig, type BinaryConfig } from './config.js';
+import { resolveConfig, type BinaryConfig } from './config.js';
 
 export const TOOLS_HELP = `       herald gentoken --user <id> [--subscribe <patterns>] [--publish <patterns>] [--ttl 1h] [--admin]
                                         print a JWT signed with the configured HERALD_JWT_SECRET
@@ -17,14 +18,20 @@ export const TOOLS_HELP = `       herald gentoken --user <id> [--subscribe <patt
                                         call a running broker's HTTP API (methods: ${['publish', 'broadcast', 'disconnect', 'unsubscribe', 'subscribe', 'topics', 'info', 'presence-stats'].join(', ')})
 `;
 
-/** A failure of a tool: its message goes to stderr (stdout for a broker's error answer), `exit` is the process exit code. */
-export class ToolError extends Error {
-  constructor(message: string, readonly exit: number, readonly toStdout = false) {
-    super(message);
+/**
+ * A failure of a tool, with its registry code: its message goes to stderr (stdout for a broker's
+ * error answer); `exit` is the process exit code, 2 for a bad command line or configuration, else 1.
+ */
+export class ToolError extends SetupError {
+  readonly exit: number;
+  constructor(code: SetupErrorCode, message: string, readonly toStdout = false) {
+    super(code, message);
+    this.name = 'ToolError';
+    this.exit = code === 'invalid_usage' || code === 'invalid_config' ? 2 : 1;
   }
 }
 
-const usage = (message: string) => new ToolError(message, 2);
+const usage = (message: string) => new ToolError('invalid_usage', message);
 
 /** `90`, `90s`, `15m`, `1h`, `7d` -> seconds. */
 export function parseTtl(value: string): number {
@@ -38,7 +45,7 @@ function configOf(flags: Record<string, string | boolean | undefined>, env: Node
   try {
     return resolveConfig({ flags, env });
   } catch (err) {
-    if (err instanceof ConfigProblem) throw new ToolError(`invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}`, 2);
+    if (err instanceof ConfigError) throw new ToolError('invalid_config', `invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
     throw err;
   }
 }
@@ -67,7 +74,7 @@ export async function gentoken(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const config = configOf({ config: values.config, 'jwt-secret': values['jwt-secret'] }, env);
   const { jwtSecret, jwtAudience, jwtIssuer } = config.security;
   if (jwtSecret === undefined) {
-    throw new ToolError(`gentoken signs with the broker's HMAC secret: set HERALD_JWT_SECRET (or --jwt-secret, or security.jwtSecret in the config file)${config.security.jwtPublicKey ? '; a broker with a public key verifies tokens your issuer signs with its private key' : ''}`, 2);
+    throw new ToolError('invalid_config', `gentoken signs with the broker's HMAC secret: set HERALD_JWT_SECRET (or --jwt-secret, or security.jwtSecret in the config file)${config.security.jwtPublicKey ? '; a broker with a public key verifies tokens your issuer signs with its private key' : ''}`);
   }
   const claims: Record<string, unknown> = { subscribe: patterns(values.subscribe, 'subscribe'), publish: patterns(values.publish, 'publish') };
   if (values.admin === true) claims.admin = true;
@@ -130,12 +137,12 @@ export async function api(argv: string[], env: NodeJS.ProcessEnv): Promise<strin
       signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {
-    throw new ToolError(`cannot reach ${url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, 1);
+    throw new ToolError('broker_unreachable', `cannot reach ${url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
   }
   const text = await res.text();
   let answer: { ok?: unknown };
-  try { answer = JSON.parse(text) as { ok?: unknown }; } catch { throw new ToolError(`${url} answered HTTP ${res.status} without JSON (is this a Herald broker with the HTTP API?)`, 1); }
+  try { answer = JSON.parse(text) as { ok?: unknown }; } catch { throw new ToolError('broker_unreachable', `${url} answered HTTP ${res.status} without JSON (is this a Herald broker with the HTTP API?)`); }
   const out = `${JSON.stringify(answer, null, 2)}\n`;
-  if (answer.ok !== true) throw new ToolError(out, 1, true);
+  if (answer.ok !== true) throw new ToolError('api_refused', out, true);
   return out;
 }

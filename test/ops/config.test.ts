@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { childEnv } from '../helpers/child-env.js';
 import { parseCli } from '../../bin/cli.js';
-import { allKeys, brokerDefaults, ConfigProblem, resolveConfig } from '../../bin/config.js';
+import { ConfigError } from '../../core/errors.js';
+import { allSettings, brokerDefaults, resolveConfig, SETTINGS, unknownEnv } from '../../bin/config.js';
 
 const SECRET = 'a-jwt-secret-of-at-least-32-bytes!!';
 
@@ -24,10 +25,10 @@ function problemsOf(run: () => unknown): string[] {
   try {
     run();
   } catch (err) {
-    if (err instanceof ConfigProblem) return [...err.problems];
+    if (err instanceof ConfigError) return [...err.problems];
     throw err;
   }
-  throw new Error('expected a ConfigProblem');
+  throw new Error('expected a ConfigError');
 }
 
 describe('configuration', () => {
@@ -87,7 +88,7 @@ describe('configuration', () => {
     expect(problemsOf(() => resolveConfig({ flags: { config: withFile('{ not json') }, env: {} }))[0]).toMatch(/^config file .*herald\.json: .*JSON/);
     expect(problemsOf(() => resolveConfig({ flags: { config: '/nonexistent/herald.json' }, env: {} }))[0]).toMatch(/ENOENT/);
     // Rules spanning keys stay in bin/security.ts and still apply to values from a file.
-    expect(problemsOf(() => resolveConfig({ flags: { config: withFile({ security: { jwtSecret: 'short' } }) }, env: {} }))[0]).toMatch(/^security: .*32 bytes/);
+    expect(problemsOf(() => resolveConfig({ flags: { config: withFile({ security: { jwtSecret: 'short' } }) }, env: {} }))[0]).toMatch(/^security\.jwtSecret \(file .*\): .*32 bytes/);
     // The old entry point reports the same, for the binary's exit code 2.
     expect(() => parseCli(['--config', file], {})).toThrow(/portt/);
   });
@@ -115,10 +116,43 @@ describe('configuration', () => {
     expect(bad.out).toBe('');
   }, 30_000);
 
-  it('docs/configuration.md documents every key, with its environment variable', () => {
+  it('docs/configuration.md has one table row per setting, with exactly its environment variables and flag, and no other row', () => {
     const doc = readFileSync('docs/configuration.md', 'utf8');
-    const missing = allKeys().filter((k) => !doc.includes(`\`${k.key}\``) || !k.env.every((e) => doc.includes(e)));
-    expect(missing.map((k) => k.key)).toEqual([]);
-    for (const flag of allKeys().flatMap((k) => (k.flag ? [`--${k.flag}`] : []))) expect(doc).toContain(flag);
+    const rows = new Map<string, { env: string[]; flag: string[] }>();
+    const codes = (cell: string, re: RegExp) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).filter((c) => re.test(c));
+    for (const line of doc.split('\n')) {
+      const cells = line.split(' | ');
+      const key = /^\| `([a-zA-Z.]+)`$/.exec(cells[0] ?? '')?.[1];
+      if (key === undefined || cells.length < 4) continue;
+      // `createBroker`-only options (no variable, no flag: `history.store` is an object) are not the binary's settings.
+      if (cells[1] === '—') continue;
+      // Standalone rows: key | env | flag | ...; broker section rows: key | env (with flags written there too) | ...
+      const envAndFlag = cells[2]!.startsWith('`--') || cells[2] === '' || cells[2]!.startsWith('(') ? `${cells[1]} ${cells[2]}` : cells[1]!;
+      rows.set(key, { env: codes(envAndFlag, /^(HERALD_[A-Z_]+|PORT|HOST)$/), flag: codes(envAndFlag, /^--/) });
+    }
+    const documented = [...rows.keys()].filter((k) => k.includes('.') || SETTINGS.some((s) => s.key === k));
+    expect(documented.sort()).toEqual(allSettings().map((s) => s.key).sort());
+    for (const s of allSettings()) {
+      expect({ key: s.key, ...rows.get(s.key) }).toEqual({ key: s.key, env: [...s.env], flag: s.flag === undefined ? [] : [`--${s.flag}`] });
+    }
+  });
+
+  it('reports each HERALD_* variable no setting reads as an unknown_env error with the nearest name, and no known one', () => {
+    const known = Object.fromEntries(allSettings().flatMap((s) => s.env).map((e) => [e, 'x']));
+    const found = unknownEnv({ ...known, HERALD_CONFIG: 'x', HERALD_JWT_SECRT: 'x', HERALD_LIMITS_MAX_PAYLODE: '1', HERALD_ZZZZZZZZZZZZZZZZZZZZZZZZZZ: '1', OTHER: '1' });
+    expect(found.map((e) => [e.code, e.variable, e.suggestion])).toEqual([
+      ['unknown_env', 'HERALD_JWT_SECRT', 'HERALD_JWT_SECRET'],
+      ['unknown_env', 'HERALD_LIMITS_MAX_PAYLODE', 'HERALD_LIMITS_MAX_PAYLOAD'],
+      ['unknown_env', 'HERALD_ZZZZZZZZZZZZZZZZZZZZZZZZZZ', undefined],
+    ]);
+    expect(found[0]!.message).toBe('unknown environment variable HERALD_JWT_SECRT is ignored (did you mean HERALD_JWT_SECRET?)');
+  });
+
+  it('--help shows every flag and every environment-only security variable from the one table', async () => {
+    const { HELP } = await import('../../bin/cli.js');
+    for (const s of SETTINGS) {
+      if (s.flag !== undefined) expect(HELP).toContain(`--${s.flag}`);
+      if (s.help !== undefined) for (const e of s.env) expect(HELP).toContain(e);
+    }
   });
 });
