@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Router } from '../../core/router.js';
-import { matches } from '../../core/topic.js';
+import { isTopic, matches } from '../../core/topic.js';
 
 const token = fc.constantFrom('a', 'b', 'c', 'd');
 const topicArb = fc.array(token, { minLength: 1, maxLength: 4 }).map((t) => t.join('.'));
@@ -18,7 +18,7 @@ describe('Router', () => {
         (ops, topics) => {
           const router = new Router<number>({ cacheSize: 8 });
           const oracle = new Map<string, Set<number>>();
-          for (const [add, pattern, value] of ops) {
+          for (const [i, [add, pattern, value]] of ops.entries()) {
             if (add) {
               router.add(pattern, value);
               if (!oracle.has(pattern)) oracle.set(pattern, new Set());
@@ -27,9 +27,11 @@ describe('Router', () => {
               router.remove(pattern, value);
               oracle.get(pattern)?.delete(value);
             }
-            // Interleave matches with changes so stale cache entries would show.
-            const t = topics[ops.length % topics.length]!;
+            // Interleave matches with changes so stale kept or cached results would show: a topic
+            // taken in turn, and the changed pattern itself when it is a topic.
+            const t = topics[i % topics.length]!;
             expect(new Set(router.match(t))).toEqual(expected(oracle, t));
+            if (isTopic(pattern)) expect(new Set(router.match(pattern))).toEqual(expected(oracle, pattern));
           }
           for (const t of topics) {
             const got = router.match(t);
@@ -60,7 +62,7 @@ describe('Router', () => {
     for (let i = 0; i < 1000; i++) expect(r.remove(`x.${i}.*`, i)).toBe(true);
     expect(r.wildcardCount).toBe(0);
     expect(r.remove('x.1.*', 1)).toBe(false);
-    expect((r as unknown as { root: { children: Map<string, unknown> } }).root.children.size).toBe(0);
+    expect((r as unknown as { root: { children?: Map<string, unknown> } }).root.children?.size ?? 0).toBe(0);
   });
 
   it('keeps the result cache bounded', () => {
@@ -68,6 +70,36 @@ describe('Router', () => {
     r.add('t.*', 1);
     for (let i = 0; i < 100; i++) expect(r.match(`t.${i}`)).toEqual([1]);
     expect((r as unknown as { cache: Map<string, unknown> }).cache.size).toBeLessThanOrEqual(10);
+  });
+
+  it('a result kept on a literal topic follows wildcard and literal changes', () => {
+    const r = new Router<number>();
+    r.add('a.b', 1);
+    r.add('a.*', 2);
+    expect([...r.match('a.b')].sort()).toEqual([1, 2]);
+    r.add('>', 3);
+    expect([...r.match('a.b')].sort()).toEqual([1, 2, 3]);
+    r.add('a.b', 4);
+    expect([...r.match('a.b')].sort()).toEqual([1, 2, 3, 4]);
+    r.remove('a.*', 2);
+    expect([...r.match('a.b')].sort()).toEqual([1, 3, 4]);
+    r.remove('a.b', 1);
+    r.remove('a.b', 4);
+    expect(r.match('a.b')).toEqual([3]);
+  });
+
+  it('a result with many wildcard values (kept in the bounded cache) follows changes too', () => {
+    const r = new Router<number>();
+    r.add('a.b', 0);
+    for (let i = 1; i <= 200; i++) r.add(i % 2 ? 'a.*' : 'a.>', i);
+    expect(new Set(r.match('a.b')).size).toBe(201);
+    expect(r.match('a.b')).toHaveLength(201);
+    r.remove('a.*', 1);
+    r.add('a.b', 1000);
+    const got = r.match('a.b');
+    expect(got).toHaveLength(201);
+    expect(got).toContain(1000);
+    expect(got).not.toContain(1);
   });
 
   it('add and remove report whether anything changed', () => {
