@@ -45,6 +45,13 @@ class TrieNode<T> {
 /** The entry's values as an array, kept until the next change: matching iterates arrays, not Sets. */
 const listOf = <T>(entry: Entry<T>): readonly T[] => (entry.list ??= [...entry.values]);
 
+/** After a literal change: the entry's array and its kept full result are rebuilt on the next match. */
+function forget<T>(entry: ExactEntry<T>): void {
+  entry.list = undefined;
+  entry.merged = undefined;
+  entry.stamp = -1;
+}
+
 const EMPTY: readonly never[] = Object.freeze([]);
 /** Up to this many candidate values, a match dedups with Array.includes instead of a Set. */
 const SMALL_MATCH = 16;
@@ -90,9 +97,7 @@ export class Router<T> {
       if (entry === undefined) this.exact.set(pattern, (entry = { values: new Set(), list: undefined, merged: undefined, stamp: -1 }));
       if (entry.values.has(value)) return false;
       entry.values.add(value);
-      entry.list = undefined;
-      entry.merged = undefined;
-      entry.stamp = -1;
+      forget(entry);
       this.cache.delete(pattern);
       return true;
     }
@@ -118,11 +123,7 @@ export class Router<T> {
       const entry = this.exact.get(pattern);
       if (entry === undefined || !entry.values.delete(value)) return false;
       if (entry.values.size === 0) this.exact.delete(pattern);
-      else {
-        entry.list = undefined;
-        entry.merged = undefined;
-        entry.stamp = -1;
-      }
+      else forget(entry);
       this.cache.delete(pattern);
       return true;
     }
