@@ -4,9 +4,10 @@
  * shared msgpackr state. Field names are one letter: they travel with every publication.
  */
 import { Packr } from 'msgpackr';
-import type { PresenceEntry } from '../../core/plugin.js';
+import { msgpackOptions, type PresenceEntry } from '../../core/plugin.js';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'bigint' /* 'auto' is runtime-only in msgpackr's typings */, largeBigIntToFloat: true, moreTypes: false });
+// The payload codec's options: the same plain msgpack on the wire between nodes.
+const packr = new Packr(msgpackOptions);
 
 export const pack = (value: unknown): Uint8Array => packr.pack(value);
 export const unpack = <T>(bytes: Uint8Array): T => packr.unpack(bytes) as T;
