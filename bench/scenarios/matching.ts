@@ -48,12 +48,15 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       (checksums[`${a}:churn`] ??= [])[r] = res.checksum;
       return (res.cpuMicros * 1000) / churnPerRound;
     });
+    const after: Partial<Record<Arm, number>> = {};
+    for (const a of ARMS) after[a] = (await children[a].call<{ heapBytesPerSubscription: number }>('heap', {})).heapBytesPerSubscription;
     const vsQ = ratio(matchNs.uniform.herald, matchNs.uniform.qlobber);
     const vsQz = ratio(matchNs.zipf.herald, matchNs.zipf.qlobber);
     const vsMap = ratio(matchNs.uniform['herald-literal'], matchNs.uniform.map);
     const vsMapz = ratio(matchNs.zipf['herald-literal'], matchNs.zipf.map);
     const churnVsQ = ratio(churnNs.herald, churnNs.qlobber);
     const heapVsQ = built.herald!.heapBytesPerSubscription / built.qlobber!.heapBytesPerSubscription;
+    const heapAfterVsQ = after.herald! / after.qlobber!;
     const agree = [...DISTS, 'churn'].every((d) => checksums[`herald:${d}`]!.every((c, i) => c === checksums[`qlobber:${d}`]![i])
       && checksums[`herald-literal:${d}`]!.every((c, i) => c === checksums[`map:${d}`]![i]));
     const matchRow = (dist: (typeof DISTS)[number]): (string | number)[] => [`match (${dist}), ns`, ...ARMS.map((a) => Math.round(median(matchNs[dist][a]))),
@@ -75,6 +78,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
           ['churn step, ns', ...ARMS.map((a) => Math.round(median(churnNs[a]))), fmtRatio(churnVsQ), fmtRatio(ratio(churnNs['herald-literal'], churnNs.map)), fmtRatio(ratio(churnNs.herald, churnNs['herald-control']))],
           ['build, ms', ...ARMS.map((a) => Math.round(built[a]!.buildMs)), `${round(built.herald!.buildMs / built.qlobber!.buildMs)}×`, `${round(built['herald-literal']!.buildMs / built.map!.buildMs)}×`, ''],
           ['heap per subscription, B', ...ARMS.map((a) => Math.round(built[a]!.heapBytesPerSubscription)), `${round(heapVsQ)}×`, `${round(built['herald-literal']!.heapBytesPerSubscription / built.map!.heapBytesPerSubscription)}×`, ''],
+          ['heap per subscription after matching, B', ...ARMS.map((a) => Math.round(after[a]!)), `${round(heapAfterVsQ)}×`, `${round(after['herald-literal']! / after.map!)}×`, ''],
         ],
       }],
       targets: [
@@ -85,13 +89,15 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
         // One build per arm: the control's heap is the one-sample noise band.
         ratioTarget('heap per subscription ≤ qlobber', ratio([heapVsQ], [1]), 1, 'lower',
           ratio([built.herald!.heapBytesPerSubscription], [built['herald-control']!.heapBytesPerSubscription])),
+        ratioTarget('heap per subscription after matching ≤ qlobber', ratio([heapAfterVsQ], [1]), 1, 'lower',
+          ratio([after.herald!], [after['herald-control']!])),
       ],
       notes: [
         `Herald agrees with qlobber, and Herald (literal) with Map, on every round (sum of match sizes): ${agree ? 'yes' : 'NO'}.`,
-        'Uniform topics defeat Herald\'s 10,000-topic result cache (every match is a miss: split, trie walk, dedup Set, cache insert); Zipf traffic is mostly hits.',
-        'Heap figures are heapUsed after a forced GC, before vs after building.',
+        'Herald keeps a literal topic\'s full result on its exact entry, stamped with the wildcard generation, so uniform topics do not miss a bounded cache; a wildcard subscribe or unsubscribe makes every kept result stale (recomputed on next match).',
+        'Heap figures are heapUsed after a forced GC against the heap before building: once right after building, once after all match and churn rounds (kept results included).',
       ],
-      raw: { subscriptions, matchesPerRound, churnPerRound, built, matchNs, churnNs, checksums },
+      raw: { subscriptions, matchesPerRound, churnPerRound, built, heapAfter: after, matchNs, churnNs, checksums },
     };
   } finally {
     await stopAll(Object.values(children));
