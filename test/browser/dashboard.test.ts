@@ -144,11 +144,18 @@ describe('dashboard', () => {
     mkdirSync('test-artifacts', { recursive: true });
     await tab.screenshot({ path: 'test-artifacts/dashboard-login.png' });
 
-    // A valid token without the stats grant: told exactly which grant is missing.
+    // A valid token without the stats grant: told exactly which grant is missing. The control API's
+    // 403 is held until the link's refusal has been shown, the order in which it once hid it.
+    await tab.route('**/api/info', async (route) => {
+      await tab.waitForFunction(() => (window as unknown as { herald: { denied: { topic: string }[] } }).herald.denied.some((d) => d.topic === 'herald.stats.*'), undefined, { timeout: 10_000 });
+      await route.continue();
+    });
     await tab.fill('#admin-token', await sign({ subscribe: ['demo.>'] }));
     await tab.click('#login-button');
-    await tab.waitForFunction(() => document.getElementById('notice')!.innerText.includes('may not subscribe to herald.stats.*'), undefined, { timeout: 10_000 });
     await tab.waitForFunction(() => document.getElementById('action-error')!.innerText.includes('no admin rights'), undefined, { timeout: 10_000 });
+    expect(await text(tab, 'notice')).toContain('may not subscribe to herald.stats.*');
+    expect(await text(tab, 'notice')).toContain('no admin rights');
+    await tab.unroute('**/api/info');
     await tab.click('#logout-button');
     // The only failures so far: the control API refusing that token (403), which the page named.
     const refused = errors.splice(0);
