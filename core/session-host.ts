@@ -1,11 +1,11 @@
 /** What a Session needs from its broker: a private object of the broker's, not its public API. Kept narrow so sessions are testable alone. */
 import type { Logger } from 'pino';
-import type { Action, Handshake, HistoryQuery, HistoryResult, Limits, Principal, PublishResult } from './contracts.js';
-import type { Position, PresenceEntry, UnsubReason } from './messages.js';
+import type { Action, Handshake, HistoryQuery, HistoryResult, Limits, Principal, PublishResult, ReplyHandler } from './contracts.js';
+import type { Position, PresenceEntry, Reply, ServerMessage, UnsubReason } from './messages.js';
 import type { Publication } from './publication.js';
 import type { PrincipalRates } from './limits/message-rate.js';
 import type { LogLimiter } from './log-limiter.js';
-import type { TurnFlush } from './session-outbound.js';
+import type { Outbound, TurnFlush } from './session-outbound.js';
 
 export interface Subscription {
   readonly pattern: string;
@@ -57,4 +57,33 @@ export interface SessionHost<S> {
   encodeFailed(session: S, pub: Publication, err: unknown): void;
   /** The session is closed and hands over the subscriptions it held: the host drops them and their presence. */
   removed(session: S, code: number, subscriptions: readonly Subscription[]): void;
+}
+
+/** Where a command's reply goes: the wire under the client's id, a transport's callback, or nowhere. */
+export type ReplyTo = number | ReplyHandler | undefined;
+
+/**
+ * The session as its command side sees it (session-commands.ts, session-subscribe.ts): its state and
+ * the few outbound and lifecycle calls they make. session.ts implements it; the command files import
+ * this instead of the class, so that no file imports back.
+ */
+export interface SessionState {
+  readonly id: string;
+  readonly handshake: Handshake;
+  readonly principal: Principal | undefined;
+  readonly subscriptions: Map<string, Subscription>;
+  readonly isClosed: boolean;
+  readonly outbound: Outbound;
+  /** Subscriptions whose live publications are buffered while they recover. */
+  recovering: number;
+  /** Throws `forbidden` unless the authorize hook allows `action` on `topic` for this principal. */
+  authorize(action: 'subscribe' | 'publish' | 'presence' | 'history', topic: string): Promise<void>;
+  /** The authenticate hook (anonymous without one). */
+  authenticate(handshake: Handshake): Promise<Principal | null>;
+  setPrincipal(principal: Principal): void;
+  answer(to: ReplyTo, reply: Reply): void;
+  send(message: ServerMessage): void;
+  push(pub: Publication): boolean;
+  drop(pattern: string, reason: UnsubReason): boolean;
+  close(code: number, reason: string): void;
 }
