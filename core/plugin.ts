@@ -15,6 +15,11 @@ export { codecs, jsonCodec, msgpackCodec, msgpackOptions, type Codec } from './c
 export { Publication, type Chunk } from './publication.js';
 // A cluster engine extends the base, which keeps what every engine shares (docs/architecture.md).
 export { ClusterAdapterBase, type Received, type RepairSource, type Stamp } from './cluster/adapter-base.js';
+// The in-memory engine: every broker's default, and a base for engines that keep history in process.
+export {
+  createMemoryBus, memoryAdapter, memoryHistory, MemoryAdapter, MemoryBus, MemoryHistory,
+  type MemoryAdapterOptions, type MemoryBusOptions,
+} from './cluster/memory-adapter.js';
 export { MAX_REPAIRED } from './cluster/gap-repair.js';
 export { MAX_HISTORY_LIMIT, parsePosition } from './protocol.js';
 export { assertPattern, assertTopic, covers, hasWildcard, isPattern, isTopic, matches } from './topic.js';

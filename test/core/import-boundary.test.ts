@@ -68,6 +68,17 @@ describe('core/ import boundary', () => {
     expect(outside).toEqual([]);
   });
 
+  it('transports, adapters and the custom-transport example reach core through core/plugin.ts alone (herald/plugin)', () => {
+    const specifier = /(?:from\s+|import\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+    const files = ['transports', 'adapters', 'examples/custom-transport'].flatMap((d) => sources(d));
+    expect(files.length).toBeGreaterThan(10);
+    const inward = files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(specifier)]
+      .map((m) => relative('.', resolve(dirname(f), m[1]!)))
+      .filter((target) => target.startsWith('core/') && target !== 'core/plugin.js')
+      .map((target) => `${f} -> ${target}`));
+    expect(inward).toEqual([]);
+  });
+
   it('loading the core entry point leaves those libraries unloaded (and the probe sees them when loaded)', () => {
     expect(loadedLibraries('./core/index.ts')).toEqual([]);
     // Control: the probe does notice a transport library when one is loaded.
