@@ -1,6 +1,10 @@
 /**
  * Server-to-client WebSocket frames (RFC 6455 §5.2: FIN set, unmasked). Building them ourselves lets
  * one frame be shared by every subscriber and many frames go out in one socket write (docs/architecture.md).
+ * Hand-written rather than ws's `Sender.frame`, which returns the header and a copied payload as two
+ * buffers: joined into the one shared frame that costs 1.50x the CPU of frame() at 67 B, 2.07x at
+ * 1 KB, 1.99x at 16 KB (A/B per call, 7 interleaved rounds of 200,000, A-vs-A control 0.99-1.07x;
+ * same bytes checked). Passing the two buffers on unjoined would double the chunks per write.
  */
 export const TEXT = 0x1;
 export const BINARY = 0x2;
