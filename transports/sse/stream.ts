@@ -11,6 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import { type Chunk, CloseCodes, type Connection, type Encoder, hasWildcard, jsonCodec, type Position, type Publication, type Reply, type ServerMessage } from '../../core/plugin.js';
 import { sendJson } from '../shared/http-json.js';
+import { SharedJoin } from '../shared/shared-join.js';
 import { encodeEventId } from './event-id.js';
 import { dataLines, HEARTBEAT, namedEvent } from './event.js';
 
@@ -19,6 +20,8 @@ const DATA_KEY = 'sse.data';
 /** Whole events (id and data) shared by the streams that follow only the publication's topic. */
 const SINGLE_TOPIC_KEY = 'sse.single';
 
+/** One join (and UTF-8 encoding) per turn for every stream that got the same events (shared-join.ts). */
+const events = new SharedJoin();
 const dataOf = (p: Publication): string => `${dataLines(jsonCodec.encode(p.message()) as string)}\n`;
 const singleTopicEvent = (p: Publication): string =>
   `id: ${encodeEventId(new Map([[p.topic, { offset: p.offset!, epoch: p.epoch! }]]))}\n${p.encoded(DATA_KEY, dataOf) as string}`;
@@ -168,15 +171,17 @@ export class SseStream implements Encoder, Connection {
   write(chunks: Chunk[]): void {
     const res = this.res;
     if (res.destroyed || res.writableEnded) return;
-    const body = chunks.length === 1 ? (chunks[0] as string) : chunks.join('');
     if (!res.headersSent) {
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
         'x-accel-buffering': 'no',
       });
-      res.write(`retry: ${this.setup.retry}\n\n${body}`);
-    } else if (body.length > 0) res.write(body);
+      res.write(`retry: ${this.setup.retry}\n\n${chunks.join('')}`);
+    } else {
+      const body = events.join(chunks);
+      if (body.length > 0) res.write(body);
+    }
     if (this.ending) this.end();
   }
 
