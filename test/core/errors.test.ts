@@ -71,6 +71,7 @@ describe('error registry', () => {
       "core/codec.ts: throw new Error('empty msgpack frame')",
       "transports/socketio/encoder.ts: throw new TypeError('socket.io replies go to their ack, not through the encoder')",
       "transports/sse/stream.ts: throw new TypeError('SSE subscribe replies go to answered()",
+      "transports/mqtt/client.ts: throw new TypeError('MQTT replies go to answered()",
     ]);
     const sources = (dir: string): string[] => readdirSync(dir, { withFileTypes: true, recursive: true })
       .filter((f) => f.isFile() && f.name.endsWith('.ts')).map((f) => join(f.parentPath, f.name));

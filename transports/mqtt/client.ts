@@ -1,12 +1,13 @@
 /**
  * One MQTT connection (TCP or WebSocket). Packets are parsed and written by `mqtt-packet`; each one
- * becomes protocol v1 commands handed to the core session, and the session's replies come back
- * through this connection's encoder as MQTT packets (CONNACK, SUBACK, PUBACK...). Command ids tie a
- * reply to the packet that asked: a `ping` command sequences packets that need no core work.
+ * becomes protocol v1 commands handed to the core session. Each command's reply comes back to its
+ * reply callback (session.handle(raw, onReply)) with what the command was for (a Pending) and becomes
+ * an MQTT packet (CONNACK, SUBACK, PUBACK...); a `ping` command sequences packets that need no core
+ * work. The encoder only turns pushes and publications into packets.
  */
 import { randomBytes } from 'node:crypto';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
-import { type Chunk, type Connection, type Encoder, matches, type Position, type Publication, type ServerMessage, type SessionHandle } from '../../core/plugin.js';
+import { type Chunk, type Connection, type Encoder, matches, type Position, type Publication, type Reply, type ServerMessage, type SessionHandle } from '../../core/plugin.js';
 import { dataFromPayload, payloadFromData } from './payload.js';
 import { connackV4Of, Reason, reasonOf, reasonOfClose } from './reason-codes.js';
 import type { FilterState, SessionState } from './store.js';
@@ -31,7 +32,7 @@ interface SubscribeState {
   waiting: number;
 }
 
-/** What a command id stands for, until its reply arrives. */
+/** What a command was sent for, carried to its reply callback. */
 type Pending =
   | { kind: 'connect' }
   | { kind: 'publish'; packetId: number | undefined; qos: 0 | 1 | 2; retain: boolean; topic: string; empty: boolean }
@@ -63,8 +64,6 @@ export class MqttClient implements Connection, LiveClient {
   private resumed: SessionState | undefined;
   private will: Will | undefined;
   private connackProperties: Record<string, unknown> = {};
-  private nextId = 0;
-  private readonly pending = new Map<number, Pending>();
   /** Subscriptions by MQTT filter; QoS 1 ones counted so QoS 0 fan-out skips the lookup. */
   private filters = new Map<string, FilterState>();
   private qos1Filters = 0;
@@ -78,13 +77,23 @@ export class MqttClient implements Connection, LiveClient {
   private nextPacketId = 0;
   /** Inbound QoS 2 publications acknowledged with PUBREC, waiting for PUBREL. */
   private readonly awaitingRelease = new Set<number>();
+  /** Commands handed to the session whose reply callback has not run yet. */
+  private awaitingReplies = 0;
+  /**
+   * What the session wrote while replies were outstanding, held back until this task ends: the
+   * session writes its queue before each reply callback, and `answered` puts these bytes back in
+   * front of its packet, so a turn's packets still go out in one write (16 pipelined QoS 1
+   * publishes: 1 write with their PUBACKs, 16 without this).
+   */
+  private beforeReply: Buffer[] = [];
+  private beforeReplyBytes = 0;
 
   constructor(private readonly context: MqttContext, readonly wire: Wire) {
     this.inflightMax = context.options.maxInflight;
     const client = this;
     this.encoder = {
       get key() { return `mqtt.v${client.version}`; },
-      encode: (message) => this.reply(message),
+      encode: (message) => this.push(message),
       publication: (pub) => this.deliver(pub, false),
     };
     this.parser.on('packet', (packet: Packet) => this.packet(packet));
@@ -119,7 +128,7 @@ export class MqttClient implements Connection, LiveClient {
       case 'pubrel': return this.released(packet.messageId!);
       case 'subscribe': return this.subscribe(packet);
       case 'unsubscribe': return this.unsubscribe(packet);
-      case 'pingreq': this.wire.write(PINGRESP); return;
+      case 'pingreq': this.send(PINGRESP); return;
       case 'disconnect': return this.clientDisconnect(packet.reasonCode ?? 0, packet.properties?.sessionExpiryInterval);
       default:
         // A second CONNECT, AUTH, or packets only a server sends.
@@ -235,10 +244,10 @@ export class MqttClient implements Connection, LiveClient {
     } else packet.returnCode = connackV4Of(reason);
     if (reason === Reason.success) {
       this.connected = true;
-      this.wire.write(this.generate(packet));
+      this.send(this.generate(packet));
       return;
     }
-    this.wire.write(this.generate(packet));
+    this.send(this.generate(packet));
     this.end();
   }
 
@@ -250,7 +259,7 @@ export class MqttClient implements Connection, LiveClient {
     if (topic === undefined) return this.publishRefused(qos, messageId, Reason.topicNameInvalid, 'topic name has no Herald form');
     if (qos === 2 && this.awaitingRelease.has(messageId!)) {
       // A retransmission of a publication already accepted: acknowledge again, publish once.
-      this.wire.write(this.generate({ cmd: 'pubrec', messageId }));
+      this.send(this.generate({ cmd: 'pubrec', messageId }));
       return;
     }
     if (packet.retain && !this.context.keepsHistory(topic)) {
@@ -268,7 +277,7 @@ export class MqttClient implements Connection, LiveClient {
     if (this.version === 5 && qos > 0) {
       // PUBACK and PUBREC have no "retain not supported": the 5.0 spec has it in DISCONNECT only.
       const code = reason === Reason.retainNotSupported ? Reason.implementationSpecific : reason;
-      this.wire.write(this.generate({ cmd: qos === 1 ? 'puback' : 'pubrec', messageId, reasonCode: code, properties: { reasonString: why } }));
+      this.send(this.generate({ cmd: qos === 1 ? 'puback' : 'pubrec', messageId, reasonCode: code, properties: { reasonString: why } }));
       return;
     }
     this.refuse(reason, why);
@@ -276,7 +285,7 @@ export class MqttClient implements Connection, LiveClient {
 
   private released(messageId: number): void {
     const known = this.awaitingRelease.delete(messageId);
-    this.wire.write(this.generate({ cmd: 'pubcomp', messageId, reasonCode: known ? 0 : 0x92 }));
+    this.send(this.generate({ cmd: 'pubcomp', messageId, reasonCode: known ? 0 : 0x92 }));
   }
 
   // ------------------------------------------------------------------ SUBSCRIBE / UNSUBSCRIBE
@@ -364,37 +373,64 @@ export class MqttClient implements Connection, LiveClient {
       if (this.ended || this.session?.isClosed) return;
       // Gone from history (evicted, expired, epoch changed): nothing is retained any more.
       if (pub === undefined) retained.delete(topic, position);
-      else this.wire.write(this.outbound(pub, true, qos) ?? EMPTY);
+      else this.send(this.outbound(pub, true, qos) ?? EMPTY);
     }
   }
 
   // ------------------------------------------------------------------ core commands and replies
 
+  /** Hands a command to the core session; its reply comes to `answered` with what it was for. */
   private command(pending: Pending, command: Record<string, unknown>): void {
-    const id = ++this.nextId;
-    this.pending.set(id, pending);
-    this.session!.handle({ ...command, id });
+    this.awaitingReplies++;
+    this.session!.handle(command, (reply) => this.answered(pending, reply));
   }
 
-  /** A server message from the core session, as this connection's MQTT packet (empty when it has none). */
-  private reply(message: ServerMessage): Chunk {
+  /**
+   * A command's reply, as the packet that answers the client (undefined when it has none). The
+   * session calls this once what was queued before the reply is written, and queues the packet.
+   */
+  private answered(pending: Pending, reply: Reply): Buffer | undefined {
+    this.awaitingReplies--;
+    let packet: Buffer | undefined;
     try {
-      return this.translate(message);
+      packet = reply.ok ? this.succeeded(pending, reply) : this.failed(pending, reply.error.code);
     } catch (err) {
       // A packet mqtt-packet refuses to write is our bug: end this connection, never the process.
       this.context.host.logger.error({ err, client: this.clientId }, 'mqtt reply could not be written');
       this.end();
-      return EMPTY;
+      return undefined;
     }
+    if (this.beforeReply.length === 0) return packet;
+    // What the session wrote just before this callback goes back in the queue, ahead of the packet.
+    const chunks = this.takeBeforeReply();
+    if (packet !== undefined) chunks.push(packet);
+    return Buffer.concat(chunks);
   }
 
-  private translate(message: ServerMessage): Chunk {
-    if ('id' in message) {
-      const pending = this.pending.get(message.id);
-      if (pending === undefined) return EMPTY;
-      this.pending.delete(message.id);
-      return message.ok ? this.succeeded(pending, message) : this.failed(pending, message.error.code);
-    }
+  private takeBeforeReply(): Buffer[] {
+    const chunks = this.beforeReply;
+    this.beforeReply = [];
+    this.beforeReplyBytes = 0;
+    return chunks;
+  }
+
+  /** Writes what was held back for a reply that did not take it (at the end of the task, or before a direct write). */
+  private readonly writeBeforeReply = (): void => {
+    if (this.beforeReply.length === 0) return;
+    const bytes = Buffer.concat(this.takeBeforeReply());
+    if (!this.ended) this.wire.write(bytes);
+  };
+
+  /** A packet written outside the session's queue, after everything the session wrote. */
+  private send(bytes: Buffer): void {
+    this.writeBeforeReply();
+    this.wire.write(bytes);
+  }
+
+  /** A push from the core session, as this connection's MQTT packet (empty when it has none). */
+  private push(message: ServerMessage): Chunk {
+    // Commands reach the session without ids (their replies go to `answered`): a reply here is a bug.
+    if ('id' in message) throw new TypeError('MQTT replies go to answered(), not through the encoder');
     if (message.op === 'unsub' && message.reason === 'gap') {
       // Publications may have been missed on this pattern: re-subscribe from the last position
       // given, as other clients do; history replays what it still holds.
@@ -409,11 +445,11 @@ export class MqttClient implements Connection, LiveClient {
     return EMPTY; // presence events, uncorrelated errors: MQTT has no packet for them
   }
 
-  private succeeded(pending: Pending, message: Record<string, unknown>): Chunk {
+  private succeeded(pending: Pending, message: Record<string, unknown>): Buffer | undefined {
     switch (pending.kind) {
       case 'connect':
         this.accepted();
-        return EMPTY;
+        return undefined;
       case 'publish': {
         const { offset, epoch } = message as { offset?: number; epoch?: string };
         if (pending.retain) {
@@ -425,18 +461,18 @@ export class MqttClient implements Connection, LiveClient {
           this.awaitingRelease.add(pending.packetId!);
           return this.generate({ cmd: 'pubrec', messageId: pending.packetId });
         }
-        return EMPTY;
+        return undefined;
       }
       case 'subscribe':
         if (pending.index >= 0) this.remember(pending.pattern, message);
-        return --pending.state.waiting === 0 ? this.subscribed(pending.state) : EMPTY;
+        return --pending.state.waiting === 0 ? this.subscribed(pending.state) : undefined;
       case 'unsuback':
         return this.generate(this.version === 5
           ? { cmd: 'unsuback', messageId: pending.messageId, granted: pending.reasons }
           : { cmd: 'unsuback', messageId: pending.messageId });
       case 'internal':
         if (pending.pattern !== undefined) this.remember(pending.pattern, message);
-        return EMPTY;
+        return undefined;
     }
   }
 
@@ -447,11 +483,11 @@ export class MqttClient implements Connection, LiveClient {
     if (!this.positions.has(pattern) || recovered === false) this.positions.set(pattern, { offset, epoch: epoch! });
   }
 
-  private failed(pending: Pending, code: string): Chunk {
+  private failed(pending: Pending, code: string): Buffer | undefined {
     switch (pending.kind) {
       case 'publish':
         this.publishRefused(pending.qos, pending.packetId, reasonOf(code, 'publish'), code);
-        return EMPTY;
+        return undefined;
       case 'subscribe': {
         if (pending.index >= 0) {
           const f = pending.state.filters[pending.index]!;
@@ -459,11 +495,11 @@ export class MqttClient implements Connection, LiveClient {
           if (code === 'forbidden' && f.patterns.length === 2 && pending.pattern === f.patterns[1]) f.patterns = [f.patterns[0]!];
           else if (f.reason <= 1) f.reason = reasonOf(code, 'subscribe');
         }
-        return --pending.state.waiting === 0 ? this.subscribed(pending.state) : EMPTY;
+        return --pending.state.waiting === 0 ? this.subscribed(pending.state) : undefined;
       }
       default:
         // A resumed subscription refused (grants changed since): the session goes on without it.
-        return EMPTY;
+        return undefined;
     }
   }
 
@@ -514,7 +550,7 @@ export class MqttClient implements Connection, LiveClient {
     while (this.held.length > 0 && this.inflight.size < this.inflightMax) {
       const { pub, retain } = this.held.shift()!;
       this.heldBytes -= payloadSize(pub);
-      this.wire.write(this.generate(publishPacket(pub, this.assignPacketId(pub), retain)));
+      this.send(this.generate(publishPacket(pub, this.assignPacketId(pub), retain)));
     }
   }
 
@@ -526,6 +562,16 @@ export class MqttClient implements Connection, LiveClient {
 
   write(chunks: Chunk[]): void {
     if (this.ended) return;
+    if (this.awaitingReplies > 0) {
+      // A reply callback may follow at once (see beforeReply); clients with no command out write directly.
+      if (this.beforeReply.length === 0) queueMicrotask(this.writeBeforeReply);
+      for (const chunk of chunks as Buffer[]) {
+        if (chunk.length === 0) continue;
+        this.beforeReply.push(chunk);
+        this.beforeReplyBytes += chunk.length;
+      }
+      return;
+    }
     if (chunks.length === 1) {
       if (chunks[0]!.length > 0) this.wire.write(chunks[0] as Buffer);
       return;
@@ -542,13 +588,13 @@ export class MqttClient implements Connection, LiveClient {
       this.connack(reasonOfClose(code, false));
       return;
     }
-    if (this.version === 5) this.wire.write(this.generate({ cmd: 'disconnect', reasonCode: reasonOfClose(code, true) }));
+    if (this.version === 5) this.send(this.generate({ cmd: 'disconnect', reasonCode: reasonOfClose(code, true) }));
     this.end();
   }
 
   /** Held QoS 1 deliveries count with the socket's buffer against the session's outbound byte cap. */
   get bufferedAmount(): number {
-    return this.wire.writableLength + this.heldBytes;
+    return this.wire.writableLength + this.heldBytes + this.beforeReplyBytes;
   }
 
   // ------------------------------------------------------------------ endings
@@ -561,7 +607,7 @@ export class MqttClient implements Connection, LiveClient {
       return;
     }
     if (this.version === 5 && this.connected) {
-      this.wire.write(this.generate({ cmd: 'disconnect', reasonCode: reason, properties: { reasonString: why } }));
+      this.send(this.generate({ cmd: 'disconnect', reasonCode: reason, properties: { reasonString: why } }));
     }
     this.end();
   }
@@ -575,13 +621,14 @@ export class MqttClient implements Connection, LiveClient {
 
   /** Another connection took this client id: it gets DISCONNECT 0x8E (5.0) and this session's state. */
   takenOver(): void {
-    if (this.version === 5 && this.connected) this.wire.write(this.generate({ cmd: 'disconnect', reasonCode: Reason.sessionTakenOver }));
+    if (this.version === 5 && this.connected) this.send(this.generate({ cmd: 'disconnect', reasonCode: Reason.sessionTakenOver }));
     this.end();
   }
 
   /** Ends the connection now; the state is kept (persistent session) and the Will published. Idempotent. */
   end(): void {
     if (this.ended) return;
+    this.writeBeforeReply();
     this.ended = true;
     this.wire.end();
     this.gone();
@@ -603,6 +650,7 @@ export class MqttClient implements Connection, LiveClient {
     }
     this.held = [];
     this.heldBytes = 0;
+    this.takeBeforeReply();
   }
 }
 

@@ -3,7 +3,9 @@
  * wildcards, retained messages, Wills, persistent sessions, auth, malformed and oversize packets,
  * keepalive and the bounds a client could otherwise make the broker hold.
  */
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import { SignJWT } from 'jose';
+import { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
 import { jwtAuth } from '../../../core/auth/index.js';
 import { mqtt, type MqttOptions } from '../../../transports/mqtt/index.js';
@@ -34,6 +36,34 @@ describe('MQTT transport with mqtt.js', () => {
       expect(history.publications.length).toBe(before + 1);
       expect(history.publications.at(-1)!.data).toEqual({ c: 21.5 });
     }
+  });
+
+  it('answers pipelined QoS 1 publications in order and in one WebSocket message, behind the deliveries they caused', async () => {
+    const b = await start();
+    const socket = new WebSocket(b.wsUrl, 'mqtt');
+    const messages: Packet[][] = [];
+    socket.on('message', (bytes: Buffer) => {
+      const packets: Packet[] = [];
+      const parser = mqttPacket.parser({ protocolVersion: 4 }).on('packet', (p: Packet) => packets.push(p));
+      parser.parse(bytes);
+      messages.push(packets);
+    });
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const send = (packets: Record<string, unknown>[]) => socket.send(Buffer.concat(packets.map((p) => mqttPacket.generate(p as unknown as Packet, { protocolVersion: 4 }))));
+    send([{ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'pipelined', clean: true, keepalive: 0 }]);
+    send([{ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'echo', qos: 0 }] }]);
+    await until(() => messages.flat().some((p) => p.cmd === 'suback'), 'SUBACK');
+    messages.length = 0;
+    // Each reply passes through the session's reply callback, which writes the queue first.
+    send(Array.from({ length: 16 }, (_, i) => ({ cmd: 'publish', topic: 'echo', payload: String(i), qos: 1, messageId: i + 1, retain: false, dup: false })));
+    await until(() => messages.flat().filter((p) => p.cmd === 'puback').length === 16, '16 PUBACKs');
+    const packets = messages.flat().map((p) => `${p.cmd}:${p.cmd === 'puback' ? p.messageId : (p as { payload: Buffer }).payload.toString()}`);
+    expect(packets).toEqual([
+      ...Array.from({ length: 16 }, (_, i) => `publish:${i}`),
+      ...Array.from({ length: 16 }, (_, i) => `puback:${i + 1}`),
+    ]);
+    expect(messages.length).toBe(1);
+    socket.close();
   });
 
   it('delivers through + and # (a/# includes a itself), granting QoS 2 as 1', async () => {

@@ -24,13 +24,14 @@ interface Run {
   /** stdout lines so far. */
   lines: string[];
   stderr: string;
+  /** The exit code once stdout is closed too ('exit' can come before its last data). */
   exit: Promise<number | null>;
 }
 
 function run(command: 'mosquitto_pub' | 'mosquitto_sub', args: string[]): Run {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  const result: Run = { child, lines: [], stderr: '', exit: new Promise((resolve, reject) => { child.once('error', reject); child.once('exit', (code) => resolve(code)); }) };
+  const result: Run = { child, lines: [], stderr: '', exit: new Promise((resolve, reject) => { child.once('error', reject); child.once('close', (code) => resolve(code)); }) };
   let partial = '';
   child.stdout!.setEncoding('utf8').on('data', (text: string) => {
     partial += text;
