@@ -179,9 +179,6 @@ export class WsTransport implements Transport {
   }
 }
 
-/** Kept for existing imports; the helper lives in transports/shared/handshake.ts. */
-export { handshakeOf };
-
 /** The raw WebSocket transport. */
 export function ws(options: WsTransportOptions = {}): Transport {
   return new WsTransport(options);
