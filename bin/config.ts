@@ -27,7 +27,7 @@ import { z } from 'zod';
 import { ConfigError, SetupError, type ConfigIssue } from '../core/errors.js';
 import { resolveOptions, type ResolvedOptions } from '../core/options.js';
 import { normaliseOrigin } from '../core/origins.js';
-import { isPattern } from '../core/topic.js';
+import { isTopic } from '../core/topic.js';
 import type { Durability } from '../adapters/lmdb/index.js';
 import { NATS_OUTBOX_DEFAULTS } from '../adapters/nats/options.js';
 
@@ -136,7 +136,7 @@ export const SETTINGS: readonly Setting[] = [
   }),
   setting({
     key: 'dashboard.statsTopic', kind: 'string', flag: 'stats-topic', arg: '<t>', help: "the dashboard's stats go to <t>.<node id>",
-    schema: z.string().refine((t) => isPattern(t) && !/[*>]/.test(t), 'must be a topic (no wildcards)').default('herald.stats'),
+    schema: z.string().refine((t) => isTopic(t), 'must be a topic (no wildcards)').default('herald.stats'),
   }),
   setting({ key: 'dashboard.interval', kind: 'int', schema: z.number().int().min(100).default(1000) }),
   setting({ key: 'metrics.enabled', kind: 'bool', env: ['HERALD_METRICS'], flag: 'no-metrics', negate: true, help: 'do not serve /metrics and /readyz', schema: z.boolean().default(true) }),

@@ -4,6 +4,7 @@
  * before its reply (docs/protocol.md). The subscription reports whether that worked (`recovered`).
  */
 import type { Position, PresenceEntry } from '../core/protocol.js';
+import { hasWildcard } from '../core/topic.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
 
@@ -90,7 +91,7 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
     super();
     this.owner = owner;
     this.topic = topic;
-    this.literal = !topic.split('.').some((t) => t === '*' || t === '>');
+    this.literal = !hasWildcard(topic);
     this.options = options;
     if (typeof options.recover === 'object') this.resumeFrom = { offset: options.recover.offset, epoch: options.recover.epoch };
   }

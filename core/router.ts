@@ -11,6 +11,8 @@
  * A value registered under several matching patterns is returned once.
  */
 
+import { hasWildcard } from './topic.js';
+
 interface Entry<T> {
   readonly values: Set<T>;
   /** Snapshot of `values` handed out by match(); rebuilt lazily after a change. */
@@ -92,7 +94,7 @@ export class Router<T> {
 
   /** Registers `value` under `pattern` (already validated). Returns false when it was there already. */
   add(pattern: string, value: T): boolean {
-    if (!isWildcard(pattern)) {
+    if (!hasWildcard(pattern)) {
       let entry = this.exact.get(pattern);
       if (entry === undefined) this.exact.set(pattern, (entry = { values: new Set(), list: undefined, merged: undefined, stamp: -1 }));
       if (entry.values.has(value)) return false;
@@ -119,7 +121,7 @@ export class Router<T> {
 
   /** Removes `value` from `pattern`. Returns false when it was not registered there. */
   remove(pattern: string, value: T): boolean {
-    if (!isWildcard(pattern)) {
+    if (!hasWildcard(pattern)) {
       const entry = this.exact.get(pattern);
       if (entry === undefined || !entry.values.delete(value)) return false;
       if (entry.values.size === 0) this.exact.delete(pattern);
@@ -159,7 +161,7 @@ export class Router<T> {
 
   /** Number of values registered under exactly this pattern. */
   count(pattern: string): number {
-    if (!isWildcard(pattern)) return this.exact.get(pattern)?.values.size ?? 0;
+    if (!hasWildcard(pattern)) return this.exact.get(pattern)?.values.size ?? 0;
     const tokens = pattern.split('.');
     let node: TrieNode<T> | undefined = this.root;
     const last = tokens.length - 1;
@@ -273,11 +275,6 @@ class ResultCache<T> {
     this.young.clear();
     this.old.clear();
   }
-}
-
-function isWildcard(pattern: string): boolean {
-  // '*' and '>' only ever appear as whole tokens in a valid pattern, so a char scan is enough.
-  return pattern.includes('*') || pattern.includes('>');
 }
 
 function child<T>(node: TrieNode<T>, token: string, create: boolean): TrieNode<T> | undefined {

@@ -52,10 +52,13 @@ export function assertPattern(value: unknown): string {
   return value as string;
 }
 
-/** True when the pattern contains a wildcard token. */
+/**
+ * True when a valid pattern contains a wildcard token: the one place that says so (router, session,
+ * transports, client, binary). '*' and '>' only ever appear as whole tokens in a valid pattern, so a
+ * char scan is enough (and is what the router's hot path can afford).
+ */
 export function hasWildcard(pattern: string): boolean {
-  return pattern === '*' || pattern === '>' || pattern.includes('.*') || pattern.includes('.>') ||
-    pattern.startsWith('*.') || pattern.startsWith('>.');
+  return pattern.includes('*') || pattern.includes('>');
 }
 
 /** Reference matcher: does `pattern` match `topic`? Used by tests, presence and permission checks. */

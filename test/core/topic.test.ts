@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HeraldError } from '../../core/errors.js';
-import { assertPattern, assertTopic, covers, isPattern, isTopic, matches } from '../../core/topic.js';
+import { assertPattern, assertTopic, covers, hasWildcard, isPattern, isTopic, matches } from '../../core/topic.js';
 
 describe('topic grammar', () => {
   it.each(['chat.room42', 'user.42.notifications', 'ticker.EUR-USD', 'a', 'x:y@z=1+2~3_-'])('accepts topic %s', (t) => {
@@ -62,5 +62,12 @@ describe('topic grammar', () => {
     expect(covers('>', '>')).toBe(true);
     expect(covers('a.>', '>')).toBe(false);
     expect(covers('*.*', 'x.*')).toBe(true);
+  });
+});
+
+describe('hasWildcard', () => {
+  it('is true for a pattern with a * or > token anywhere, false for a topic', () => {
+    for (const p of ['*', '>', 'a.*', '*.a', 'a.*.b', 'a.>', 'a.*.>']) expect(hasWildcard(p), p).toBe(true);
+    for (const t of ['a', 'a.b', 'a-b.c_d', 'x:y@z=+~']) expect(hasWildcard(t), t).toBe(false);
   });
 });
