@@ -1,6 +1,6 @@
 /**
  * `herald/client`: a reconnecting protocol v1 client for browsers and Node. The standalone broker
- * serves this module bundled at /client.js (see client/serve.ts), so a page can
+ * serves this module bundled at /client.js (see ops/client-bundle/index.ts, herald/client/serve), so a page can
  * `import { HeraldClient } from '/client.js'`.
  */
 export {

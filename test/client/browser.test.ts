@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { clientBundle } from '../../client/serve.js';
+import { clientBundle } from '../../ops/client-bundle/index.js';
 import { createBroker, type Broker } from '../../core/index.js';
 import { ws } from '../../transports/ws/index.js';
 import { browserTest, chromiumUnavailable, launchChromium, pageTransport } from '../helpers/chromium.js';

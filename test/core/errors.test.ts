@@ -64,7 +64,7 @@ describe('error registry', () => {
     expect(c.message).toBe(`invalid Herald options: ${c.problems.join('; ')}`);
   });
 
-  it('nothing in core, transports, adapters, bin, client/serve or dashboard throws a plain Error: every failure has a registry code', () => {
+  it('nothing in core, transports, adapters, bin or ops throws a plain Error: every failure has a registry code', () => {
     // Decoding a frame fails with whatever the parser throws; the session turns it into bad_request.
     // The encoders' guards catch a bug in Herald itself (a reply routed to the wrong place), not a setup failure.
     const allowed = new Set([
@@ -75,7 +75,7 @@ describe('error registry', () => {
     ]);
     const sources = (dir: string): string[] => readdirSync(dir, { withFileTypes: true, recursive: true })
       .filter((f) => f.isFile() && f.name.endsWith('.ts')).map((f) => join(f.parentPath, f.name));
-    const found = ['core', 'transports', 'adapters', 'bin', 'dashboard'].flatMap(sources).concat('client/serve.ts').flatMap((file) =>
+    const found = ['core', 'transports', 'adapters', 'bin', 'ops'].flatMap(sources).flatMap((file) =>
       [...readFileSync(file, 'utf8').matchAll(/throw new (?:Type|Range)?Error\([^)]*\)?/g)].map((m) => `${file}: ${m[0]}`));
     expect(found.filter((f) => !allowed.has(f))).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-const SOURCE_DIRS = ['core', 'transports', 'adapters', 'client', 'bin', 'dashboard'];
+const SOURCE_DIRS = ['core', 'transports', 'adapters', 'client', 'bin', 'ops'];
 
 /** The import graph of the sources as madge resolves it: file -> the files it imports (packages left out). */
 function importGraph(): Record<string, string[]> {
@@ -68,9 +68,9 @@ describe('core/ import boundary', () => {
     expect(outside).toEqual([]);
   });
 
-  it('transports, adapters and the custom-transport example reach core through core/plugin.ts alone (herald/plugin)', () => {
+  it('transports, adapters, ops plugins and the custom-transport example reach core through core/plugin.ts alone (herald/plugin)', () => {
     const specifier = /(?:from\s+|import\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
-    const files = ['transports', 'adapters', 'examples/custom-transport'].flatMap((d) => sources(d));
+    const files = ['transports', 'adapters', 'ops', 'examples/custom-transport'].flatMap((d) => sources(d));
     expect(files.length).toBeGreaterThan(10);
     const inward = files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(specifier)]
       .map((m) => relative('.', resolve(dirname(f), m[1]!)))

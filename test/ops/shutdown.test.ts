@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { memoryAdapter } from '../../core/cluster/memory-adapter.js';
 import type { ClusterAdapter } from '../../core/contracts.js';
 import { createBroker } from '../../core/index.js';
-import { metrics } from '../../core/metrics/index.js';
+import { metrics } from '../../ops/metrics/index.js';
 import { socketio } from '../../transports/socketio/index.js';
 import { sse } from '../../transports/sse/index.js';
 import { ws } from '../../transports/ws/index.js';

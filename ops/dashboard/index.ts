@@ -10,8 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { Transport, TransportHost } from '../core/contracts.js';
-import { SetupError } from '../core/errors.js';
+import { SetupError, type Transport, type TransportHost } from '../../core/plugin.js';
 import { DEFAULT_STATS_TOPIC, publishStats, type StatsOptions } from './stats.js';
 
 export interface DashboardOptions extends StatsOptions {
@@ -21,9 +20,9 @@ export interface DashboardOptions extends StatsOptions {
   publishStats?: boolean;
 }
 
-/** index.html next to this file (source), or in the package's dashboard/ folder (dist/dashboard/). */
+/** index.html next to this file (source), or in the package's ops/dashboard/ folder (from dist/ops/dashboard/). */
 function loadPage(): string {
-  for (const rel of ['./index.html', '../../dashboard/index.html']) {
+  for (const rel of ['./index.html', '../../../ops/dashboard/index.html']) {
     const file = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(file)) return readFileSync(file, 'utf8');
   }

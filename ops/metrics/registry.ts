@@ -5,8 +5,7 @@
  * brokers in one process (tests, a blue/green pair) do not clash.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { BrokerStats } from '../contracts.js';
-import type { ClusterAdapter } from '../contracts.js';
+import type { BrokerStats, ClusterAdapter } from '../../core/plugin.js';
 
 /** What the registry reads; a Broker is one. */
 export interface MetricsSource {

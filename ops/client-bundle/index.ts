@@ -10,8 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { Transport, TransportHost } from '../core/contracts.js';
-import { SetupError } from '../core/errors.js';
+import { SetupError, type Transport, type TransportHost } from '../../core/plugin.js';
 
 export interface ClientBundleOptions {
   /** Request path (default '/client.js'). */
@@ -25,16 +24,16 @@ export interface Bundle {
   readonly etag: string;
 }
 
-/** The client entry next to this file: index.ts from source, index.js from dist. */
+/** The client entry, client/index.ts from source or index.js from dist (this file is ops/client-bundle/). */
 function entryPoint(): string {
-  for (const name of ['./index.ts', './index.js']) {
+  for (const name of ['../../client/index.ts', '../../client/index.js']) {
     const file = fileURLToPath(new URL(name, import.meta.url));
     if (existsSync(file)) return file;
   }
-  throw new SetupError('missing_asset', 'herald client sources not found next to client/serve');
+  throw new SetupError('missing_asset', 'herald client sources not found in client/ (herald/client/serve)');
 }
 
-/** File name of the bundle prebuilt next to the compiled client (dist/client/). */
+/** File name of the bundle prebuilt next to the compiled client (dist/client/, written by scripts/build-client-bundle.ts). */
 export const PREBUILT_BUNDLE = 'browser.js';
 
 function etagOf(code: string): string {
@@ -43,7 +42,7 @@ function etagOf(code: string): string {
 
 /** The prebuilt bundle when running from dist, else a fresh esbuild build of the sources. */
 export async function loadClientBundle(options: { minify?: boolean } = {}): Promise<Bundle> {
-  const prebuilt = fileURLToPath(new URL(`./${PREBUILT_BUNDLE}`, import.meta.url));
+  const prebuilt = fileURLToPath(new URL(`../../client/${PREBUILT_BUNDLE}`, import.meta.url));
   if (import.meta.url.endsWith('.js') && existsSync(prebuilt)) {
     const code = readFileSync(prebuilt, 'utf8');
     return { code, etag: etagOf(code) };

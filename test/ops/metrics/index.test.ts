@@ -3,14 +3,14 @@
  * the thing it counts happens, read over HTTP as Prometheus would.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryAdapter } from '../../core/cluster/memory-adapter.js';
-import type { ClusterAdapter } from '../../core/contracts.js';
-import { metrics } from '../../core/metrics/index.js';
-import { readinessOf } from '../../core/metrics/readiness.js';
-import { sse } from '../../transports/sse/index.js';
-import { ws } from '../../transports/ws/index.js';
-import { startBroker } from '../helpers/broker.js';
-import { TestClient } from '../helpers/ws-client.js';
+import { memoryAdapter } from '../../../core/cluster/memory-adapter.js';
+import type { ClusterAdapter } from '../../../core/contracts.js';
+import { metrics } from '../../../ops/metrics/index.js';
+import { readinessOf } from '../../../ops/metrics/readiness.js';
+import { sse } from '../../../transports/sse/index.js';
+import { ws } from '../../../transports/ws/index.js';
+import { startBroker } from '../../helpers/broker.js';
+import { TestClient } from '../../helpers/ws-client.js';
 
 /** The value of one sample line (`name{labels} value`), or undefined when absent. */
 function sample(text: string, series: string): number | undefined {

@@ -12,9 +12,7 @@
  * Cost: one publication per interval, plus, while running, listeners on the broker's `publish`,
  * `connect` and `disconnect` events (counts and the last few publications; no data, no encoding).
  */
-import type { BrokerApi, BrokerStats, SessionHandle } from '../core/contracts.js';
-import type { Publication } from '../core/publication.js';
-import { matches } from '../core/topic.js';
+import { type BrokerApi, type BrokerStats, matches, type Publication, type SessionHandle } from '../../core/plugin.js';
 
 export interface StatsOptions {
   /** Topic prefix: each node publishes on `<topic>.<nodeId>` (default 'herald.stats'). */

@@ -1,8 +1,8 @@
 /** /client.js: the browser bundle built from client/ and served by the broker. */
 import { expect, it } from 'vitest';
-import { clientBundle } from '../../client/serve.js';
-import { ws } from '../../transports/ws/index.js';
-import { startBroker } from '../helpers/broker.js';
+import { clientBundle } from '../../../ops/client-bundle/index.js';
+import { ws } from '../../../transports/ws/index.js';
+import { startBroker } from '../../helpers/broker.js';
 
 it('serves an ESM bundle without Node built-ins or ws, with an ETag', async () => {
   const { port } = await startBroker({ transports: [ws(), clientBundle()] });

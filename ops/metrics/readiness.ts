@@ -4,7 +4,7 @@
  * (NATS), that connection is up. A node that is alive but not ready keeps serving the clients it
  * has; a load balancer just stops sending it new ones.
  */
-import type { ClusterAdapter } from '../contracts.js';
+import type { ClusterAdapter } from '../../core/plugin.js';
 import { hasClusterStats } from './registry.js';
 
 export interface Readiness {

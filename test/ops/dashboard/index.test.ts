@@ -10,9 +10,9 @@ import { mkdirSync, statSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startBinary } from '../helpers/binary.js';
-import { browserTest, launchChromium } from '../helpers/chromium.js';
-import { TestClient } from '../helpers/ws-client.js';
+import { startBinary } from '../../helpers/binary.js';
+import { browserTest, launchChromium } from '../../helpers/chromium.js';
+import { TestClient } from '../../helpers/ws-client.js';
 
 const SCREENSHOT = 'test-artifacts/dashboard.png';
 const SECRET = 'dashboard-test-secret-of-32-bytes!!';

@@ -6,8 +6,7 @@
  *   createBroker({ port, transports: [ws(), metrics()] })
  */
 import type { Registry } from 'prom-client';
-import type { Transport, TransportHost } from '../contracts.js';
-import { SetupError } from '../errors.js';
+import { SetupError, type Transport, type TransportHost } from '../../core/plugin.js';
 import { readinessOf } from './readiness.js';
 import { createMetricsRegistry, type MetricsRegistryOptions } from './registry.js';
 
