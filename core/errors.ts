@@ -64,6 +64,12 @@ export const CloseCodes = {
   protocolViolation: 4400,
 } as const;
 
+/**
+ * Close codes after which the client should come back: the transports without WebSocket close codes
+ * (socket.io, SSE) say `reconnect: true` for these, and close so that their client library reconnects.
+ */
+export const RECONNECT_CLOSE_CODES: ReadonlySet<number> = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsumer, CloseCodes.rateLimited, CloseCodes.disconnected]);
+
 /** An error with a stable protocol code; what the wire shows as `{code, message}`. */
 export class HeraldError extends Error {
   readonly category = 'protocol';

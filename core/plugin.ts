@@ -8,7 +8,7 @@
 export type * from './contracts.js';
 export type { MsgPush, Position, PresenceEntry, Reply, ServerMessage, UnsubReason } from './messages.js';
 export {
-  CloseCodes, ConfigError, configIssues, ErrorCodes, HeraldError, SetupError, SetupErrorCodes, toHeraldError,
+  CloseCodes, RECONNECT_CLOSE_CODES, ConfigError, configIssues, ErrorCodes, HeraldError, SetupError, SetupErrorCodes, toHeraldError,
   type ConfigIssue, type ErrorCode, type SetupErrorCode,
 } from './errors.js';
 export { codecs, jsonCodec, msgpackCodec, msgpackOptions, type Codec } from './codec.js';

@@ -4,7 +4,7 @@
  * WebSocket client costs one socket write per turn; long-polling clients get the packet texts.
  */
 import type { Socket } from 'socket.io';
-import { type Chunk, CloseCodes, type Connection } from '../../core/plugin.js';
+import { type Chunk, CloseCodes, type Connection, RECONNECT_CLOSE_CODES } from '../../core/plugin.js';
 import { eventFrame, packetOfFrame } from './packet.js';
 
 /** What Herald uses of engine.io's Socket and transports (partly untyped internals, pinned by tests). */
@@ -20,9 +20,6 @@ interface EngineSocket {
   close(discard?: boolean): unknown;
   on(event: 'flush', listener: () => void): unknown;
 }
-
-/** Close codes after which the client should come back (as a WebSocket client would after them). */
-const RECONNECT = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsumer, CloseCodes.rateLimited, CloseCodes.disconnected]);
 
 export class SocketIoConnection implements Connection {
   private readonly socket: Socket;
@@ -73,7 +70,7 @@ export class SocketIoConnection implements Connection {
    */
   close(code: number, reason: string): void {
     if (this.socket.disconnected) return;
-    const reconnect = RECONNECT.has(code);
+    const reconnect = RECONNECT_CLOSE_CODES.has(code);
     this.send([eventFrame(this.namespace, 'herald:close', { code, reason, reconnect })], 0, 1);
     if (code === CloseCodes.slowConsumer) {
       this.conn.close(true);

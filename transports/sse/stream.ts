@@ -9,7 +9,7 @@
  * `herald-ready` (it carries an id, so even a stream that sees no publication can be resumed).
  */
 import type { ServerResponse } from 'node:http';
-import { type Chunk, CloseCodes, type Connection, type Encoder, hasWildcard, jsonCodec, type Position, type Publication, type Reply, type ServerMessage } from '../../core/plugin.js';
+import { type Chunk, CloseCodes, type Connection, type Encoder, hasWildcard, jsonCodec, type Position, type Publication, RECONNECT_CLOSE_CODES, type Reply, type ServerMessage } from '../../core/plugin.js';
 import { sendJson } from '../shared/http-json.js';
 import { SharedJoin } from '../shared/shared-join.js';
 import { encodeEventId } from './event-id.js';
@@ -34,7 +34,6 @@ const REFUSALS: Record<number, [status: number, code: string]> = {
   [CloseCodes.shuttingDown]: [503, 'unsupported'],
   [CloseCodes.slowConsumer]: [503, 'limit_exceeded'],
 };
-const RECONNECT = new Set<number>([CloseCodes.shuttingDown, CloseCodes.slowConsumer, CloseCodes.rateLimited, CloseCodes.disconnected]);
 
 export interface StreamSetup {
   /** The stream's topics and patterns, distinct and valid. */
@@ -213,7 +212,7 @@ export class SseStream implements Encoder, Connection {
       res.destroy();
       return;
     }
-    res.end(namedEvent('herald-close', JSON.stringify({ code, reason, reconnect: RECONNECT.has(code) })));
+    res.end(namedEvent('herald-close', JSON.stringify({ code, reason, reconnect: RECONNECT_CLOSE_CODES.has(code) })));
     setTimeout(() => { if (!res.writableFinished) res.destroy(); }, this.setup.closeTimeout).unref();
   }
 
