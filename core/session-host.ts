@@ -62,13 +62,25 @@ export interface SessionHost<S> {
 /** Where a command's reply goes: the wire under the client's id, a transport's callback, or nowhere. */
 export type ReplyTo = number | ReplyHandler | undefined;
 
+/** A subscribe whose history is read, waiting to be answered with the others of its batch (session-subscribe.ts). */
+export interface Settled {
+  readonly sub: Subscription;
+  readonly since: Position | undefined;
+  readonly to: ReplyTo;
+  readonly outcome: SubscribeOutcome;
+  /** Made by the application (broker.subscribe): announced with a `sub` push instead of a reply. */
+  readonly server: boolean;
+}
+
 /**
- * The session as its command side sees it (session-commands.ts, session-subscribe.ts): its state and
- * the few outbound and lifecycle calls they make. session.ts implements it; the command files import
- * this instead of the class, so that no file imports back.
+ * The session as its command side sees it (session-commands.ts, session-subscribe.ts: functions, so
+ * that a connection holds no object of theirs): its state and the few outbound and lifecycle calls
+ * they make. session.ts implements it; the command files import this instead of the class, so that
+ * no file imports back. `S` is the session type itself, as the host knows it.
  */
-export interface SessionState {
+export interface SessionState<S extends SessionState<S>> {
   readonly id: string;
+  readonly host: SessionHost<S>;
   readonly handshake: Handshake;
   readonly principal: Principal | undefined;
   readonly subscriptions: Map<string, Subscription>;
@@ -76,6 +88,15 @@ export interface SessionState {
   readonly outbound: Outbound;
   /** Subscriptions whose live publications are buffered while they recover. */
   recovering: number;
+  /** Publishes handed to the host and not yet answered, and the chain that answers them in order (session-commands.ts). */
+  publishesInFlight: number;
+  publishReplies: Promise<void> | undefined;
+  /** bad_request / invalid_topic answers so far (limits.protocolErrors closes with 4002). */
+  protocolErrors: number;
+  /** Subscribes answered together (session-subscribe.ts); undefined when none waits. */
+  settled: Settled[] | undefined;
+  /** The command waiting next in the inbound queue, as it was sent (undefined: none). */
+  nextCommand(): unknown;
   /** Throws `forbidden` unless the authorize hook allows `action` on `topic` for this principal. */
   authorize(action: 'subscribe' | 'publish' | 'presence' | 'history', topic: string): Promise<void>;
   /** The authenticate hook (anonymous without one). */

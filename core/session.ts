@@ -7,12 +7,12 @@
  */
 import type { Connection, Encoder, Handshake, Principal, ReplyHandler, SessionHandle } from './contracts.js';
 import { CloseCodes, HeraldError } from './errors.js';
-import type { ReplyTo, SessionHost, SessionState, Subscription } from './session-host.js';
+import type { ReplyTo, SessionHost, SessionState, Settled, Subscription } from './session-host.js';
 import type { Position, Reply, ServerMessage, UnsubReason } from './protocol.js';
 import type { Publication } from './publication.js';
 import { Outbound, type OutboundOwner } from './session-outbound.js';
-import { Inbound } from './session-inbound.js';
-import { refusalReason, SessionCommands } from './session-commands.js';
+import { Inbound, type InboundOwner } from './session-inbound.js';
+import { dispatch, fail, refusalReason } from './session-commands.js';
 import { ServerSubscribe } from './session-subscribe.js';
 
 const ANONYMOUS: Principal = Object.freeze({ user: null });
@@ -21,7 +21,7 @@ const NO_QUERY = new URLSearchParams();
 /** Live publications held for one recovering subscription before the client counts as a slow consumer. */
 const MAX_RECOVERY_BUFFER = 10_000;
 
-export class Session implements SessionHandle, SessionState, OutboundOwner {
+export class Session implements SessionHandle, SessionState<Session>, InboundOwner, OutboundOwner {
   readonly id: string;
   /** What the client presented. Headers and query are kept only while an authenticate hook may need them (see start()). */
   handshake: Handshake;
@@ -32,11 +32,16 @@ export class Session implements SessionHandle, SessionState, OutboundOwner {
   readonly outbound: Outbound;
   /** Subscriptions whose live publications wait in their buffer while they recover (session-subscribe.ts). */
   recovering = 0;
+  // The command side's state (session-commands.ts, session-subscribe.ts), kept here so that a
+  // connection holds no object of theirs.
+  publishesInFlight = 0;
+  publishReplies: Promise<void> | undefined;
+  protocolErrors = 0;
+  settled: Settled[] | undefined;
 
-  private readonly host: SessionHost<Session>;
+  readonly host: SessionHost<Session>;
   private readonly connection: Connection;
   private readonly inbound: Inbound;
-  private readonly commands: SessionCommands<Session>;
   private closed = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   private authTimer: NodeJS.Timeout | undefined;
@@ -48,8 +53,7 @@ export class Session implements SessionHandle, SessionState, OutboundOwner {
     this.outbound = new Outbound(connection, encoder, host.turn, host.limits.outboundBytes, this);
     this.handshake = handshake;
     this.transport = handshake.transport;
-    this.commands = new SessionCommands<Session>(this, host, () => this.inbound.peek());
-    this.inbound = new Inbound(host.limits, host.rates, handshake.remoteAddress, this.commands);
+    this.inbound = new Inbound(host.limits, host.rates, handshake.remoteAddress, this);
   }
 
   get isClosed(): boolean {
@@ -94,7 +98,7 @@ export class Session implements SessionHandle, SessionState, OutboundOwner {
 
   /** Reports an inbound frame the transport could not decode (counts as a protocol error). */
   reject(error: HeraldError): void {
-    if (!this.closed) this.commands.fail(undefined, error);
+    if (!this.closed) this.fail(undefined, error);
   }
 
   /**
@@ -106,6 +110,20 @@ export class Session implements SessionHandle, SessionState, OutboundOwner {
   serverSubscribe(pattern: string, since: Position | undefined): void {
     if (this.closed) return;
     this.inbound.enqueue(new ServerSubscribe(since === undefined ? { op: 'sub', topic: pattern, server: true } : { op: 'sub', topic: pattern, since, server: true }));
+  }
+
+  /** InboundOwner: runs one admitted command (session-commands.ts). */
+  dispatch(raw: unknown, onReply: ReplyHandler | undefined): void | Promise<void> {
+    return dispatch(this, raw, onReply);
+  }
+
+  /** InboundOwner: answers a refused or failed command. */
+  fail(to: ReplyTo, err: unknown): void {
+    fail(this, to, err);
+  }
+
+  nextCommand(): unknown {
+    return this.inbound.peek();
   }
 
   /** Throws `forbidden` unless the authorize hook allows it (SessionState). */
