@@ -27,9 +27,9 @@ import { z } from 'zod';
 import { ConfigError, SetupError, type ConfigIssue } from '../core/errors.js';
 import { resolveOptions, type ResolvedOptions } from '../core/options.js';
 import { normaliseOrigin } from '../core/origins.js';
-import { isTopic } from '../core/topic.js';
+import { isTopic, NAME_TOKEN } from '../core/topic.js';
 import type { Durability } from '../adapters/lmdb/index.js';
-import { NATS_OUTBOX_DEFAULTS } from '../adapters/nats/options.js';
+import { NATS_OUTBOX_DEFAULTS, natsPrefix } from '../adapters/nats/options.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -72,7 +72,6 @@ function setting(s: Declared): Setting {
 const natsUrl = z.string().refine((u) => /^(nats|tls|ws|wss):\/\/[^\s/]+\/?$/.test(u) || /^[^\s/:]+:\d+$/.test(u), {
   message: 'is not a NATS URL (nats://host:port)',
 });
-const subjectPrefix = /^[A-Za-z0-9_\-:@=+~]+(\.[A-Za-z0-9_\-:@=+~]+)*$/;
 const optionalString = z.string().min(1).optional();
 const port = z.number().int().min(0).max(65535);
 const origin = z.string().refine((o) => normaliseOrigin(o) !== undefined, { error: (i) => `${JSON.stringify(i.input)} is not an origin (scheme://host[:port])` });
@@ -98,7 +97,7 @@ export const SETTINGS: readonly Setting[] = [
   }),
   setting({
     key: 'nats.prefix', kind: 'string', flag: 'nats-prefix', arg: '<p>', help: 'subject prefix shared by the nodes of one cluster',
-    schema: z.string().regex(subjectPrefix, 'must be dot-separated subject tokens').default('herald'),
+    schema: natsPrefix.default('herald'),
   }),
   setting({
     key: 'nats.outboxBytes', kind: 'int', flag: 'nats-outbox-bytes', arg: '<n>',
@@ -125,7 +124,7 @@ export const SETTINGS: readonly Setting[] = [
     key: 'history.inMemory', kind: 'bool', env: ['HERALD_IN_MEMORY'], flag: 'in-memory', help: 'keep history in memory only: a restart starts every topic over',
     schema: z.boolean().optional(),
   }),
-  setting({ key: 'nodeId', kind: 'string', flag: 'node-id', arg: '<id>', help: "this node's id", shownDefault: 'random', schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1..64 of [A-Za-z0-9_-]').optional() }),
+  setting({ key: 'nodeId', kind: 'string', flag: 'node-id', arg: '<id>', help: "this node's id", shownDefault: 'random', schema: z.string().regex(NAME_TOKEN, 'must be 1..64 of [A-Za-z0-9_-]').optional() }),
   setting({
     key: 'shutdownTimeout', kind: 'int', flag: 'shutdown-timeout', arg: '<ms>', help: 'forced exit this long after SIGTERM',
     schema: z.number().int().positive().default(10_000),

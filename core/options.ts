@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ClusterAdapter, HistorySettings, HistoryStore, Hooks, Limits, Transport } from './contracts.js';
 import { ConfigError, configIssues } from './errors.js';
 import { normaliseOrigin } from './origins.js';
-import { isPattern } from './topic.js';
+import { isPattern, NAME_TOKEN } from './topic.js';
 
 const pattern = z.string().refine(isPattern, { message: 'not a valid topic pattern' });
 const positiveInt = z.number().int().positive();
@@ -110,7 +110,7 @@ const schema = z
     adapter: z.custom<ClusterAdapter>((v) => v !== null && typeof v === 'object' && typeof (v as ClusterAdapter).publish === 'function', 'must be a ClusterAdapter').optional(),
     hooks: z.custom<Hooks>((v) => v !== null && typeof v === 'object', 'must be an object of hooks').default({}),
     logger: z.custom<Logger | false>((v) => v === false || (v !== null && typeof v === 'object' && typeof (v as Logger).info === 'function'), 'must be a pino logger or false').optional(),
-    nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    nodeId: z.string().regex(NAME_TOKEN).optional(),
     /**
      * Browser origins allowed to connect (upgrades) and to call Herald's HTTP paths, compared exactly
      * with the Origin header (entries are normalised with URL#origin); a page served by the broker

@@ -11,6 +11,12 @@ export const MAX_TOKEN_LENGTH = 64;
 
 const TOKEN = /^[A-Za-z0-9_\-:@=+~]{1,64}$/;
 
+/**
+ * One name token (a node id, a NATS subject prefix): a topic token without `:@=+~`, so that the NATS
+ * subjects, stream and bucket names made from it stay valid and cannot collide.
+ */
+export const NAME_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
 function check(value: unknown, allowWildcards: boolean): string | undefined {
   if (typeof value !== 'string') return 'must be a string';
   if (value.length === 0 || value.length > MAX_TOPIC_LENGTH) return `must be 1..${MAX_TOPIC_LENGTH} characters`;

@@ -34,7 +34,8 @@ export class IdempotencyKeys {
 
   constructor(nc: NatsConnection, prefix: string, options: ResolvedNatsOptions, nodeId: string) {
     this.nc = nc;
-    this.bucketName = `${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}_idempotency`;
+    // The prefix is one NAME_TOKEN (options.ts), already a valid bucket name.
+    this.bucketName = `${prefix}_idempotency`;
     this.options = options;
     this.nodeId = nodeId;
   }

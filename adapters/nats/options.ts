@@ -5,7 +5,7 @@
  */
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { ConfigError, configIssues } from '../../core/plugin.js';
+import { ConfigError, configIssues, NAME_TOKEN } from '../../core/plugin.js';
 
 export interface NatsAdapterOptions {
   /** NATS server URLs (`nats://host:port`); several for a cluster. Default `nats://127.0.0.1:4222`. */
@@ -81,12 +81,12 @@ const servers = z.union([z.string(), z.array(z.string())])
  * `herald.t.t.x` is the first's topic `t.x`). Letters, digits, `_` and `-` only, so the stream and
  * bucket names made from it cannot collide either.
  */
-const prefix = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be one subject token of 1-64 letters, digits, _ or - (no dots: prefixes must not nest)');
+export const natsPrefix = z.string().regex(NAME_TOKEN, 'must be one subject token of 1-64 letters, digits, _ or - (no dots: prefixes must not nest)');
 
 /** Checked like createBroker's options (zod, ConfigError naming each key); unknown keys are errors there too. */
 const natsOptionsSchema = z.strictObject({
   servers: servers.default(['nats://127.0.0.1:4222']),
-  prefix: prefix.default('herald'),
+  prefix: natsPrefix.default('herald'),
   stream: z.string().min(1).optional(),
   storage: z.enum(['file', 'memory']).default('file'),
   replicas: z.number().int().min(1).max(5).default(1),

@@ -33,22 +33,27 @@ function problemsOf(run: () => unknown): string[] {
 
 describe('configuration', () => {
   it('merges defaults < file < env < flags, key by key', () => {
-    const file = withFile({ port: 7001, host: '127.0.0.2', logLevel: 'warn', limits: { maxPayload: 1000, outboundBytes: 5000 }, nats: { prefix: 'from.file' } });
+    const file = withFile({ port: 7001, host: '127.0.0.2', logLevel: 'warn', limits: { maxPayload: 1000, outboundBytes: 5000 }, nats: { prefix: 'from-file' } });
     expect(resolveConfig({ flags: {}, env: {} })).toMatchObject({ port: 8080, host: '127.0.0.1', logLevel: 'info', limits: brokerDefaults().limits });
     const fromFile = resolveConfig({ flags: { config: file }, env: {} });
-    expect(fromFile).toMatchObject({ port: 7001, host: '127.0.0.2', logLevel: 'warn', nats: { prefix: 'from.file' }, configFile: file });
+    expect(fromFile).toMatchObject({ port: 7001, host: '127.0.0.2', logLevel: 'warn', nats: { prefix: 'from-file' }, configFile: file });
     // Keys the file leaves out keep their defaults, also inside a section it sets.
     expect(fromFile.limits).toEqual({ ...brokerDefaults().limits, maxPayload: 1000, outboundBytes: 5000 });
 
-    const env = { HERALD_CONFIG: file, PORT: '7002', HERALD_LIMITS_MAX_PAYLOAD: '2000', HERALD_NATS_PREFIX: 'from.env' };
+    const env = { HERALD_CONFIG: file, PORT: '7002', HERALD_LIMITS_MAX_PAYLOAD: '2000', HERALD_NATS_PREFIX: 'from-env' };
     const fromEnv = resolveConfig({ flags: {}, env });
-    expect(fromEnv).toMatchObject({ port: 7002, host: '127.0.0.2', nats: { prefix: 'from.env' } });
+    expect(fromEnv).toMatchObject({ port: 7002, host: '127.0.0.2', nats: { prefix: 'from-env' } });
     expect(fromEnv.limits).toMatchObject({ maxPayload: 2000, outboundBytes: 5000 });
 
-    const fromFlags = resolveConfig({ flags: { port: '7003', 'nats-prefix': 'from.flag' }, env });
-    expect(fromFlags).toMatchObject({ port: 7003, host: '127.0.0.2', nats: { prefix: 'from.flag' } });
+    const fromFlags = resolveConfig({ flags: { port: '7003', 'nats-prefix': 'from-flag' }, env });
+    expect(fromFlags).toMatchObject({ port: 7003, host: '127.0.0.2', nats: { prefix: 'from-flag' } });
     // HERALD_PORT is the namespaced spelling of PORT and wins over it.
     expect(resolveConfig({ flags: {}, env: { PORT: '1', HERALD_PORT: '2' } }).port).toBe(2);
+  });
+
+  it('checks nats.prefix as the NATS adapter does: one token, no dots (prefixes must not nest)', () => {
+    expect(() => resolveConfig({ flags: { 'nats-prefix': 'a.b' }, env: {} })).toThrow(ConfigError);
+    expect(resolveConfig({ flags: { 'nats-prefix': 'a_b-1' }, env: {} }).nats.prefix).toBe('a_b-1');
   });
 
   it('reads every kind of value from env and flags: integers, booleans, lists; negated flags', () => {
