@@ -20,9 +20,12 @@ export interface DashboardOptions extends StatsOptions {
   publishStats?: boolean;
 }
 
-/** index.html next to this file (source), or in the package's ops/dashboard/ folder (from dist/ops/dashboard/). */
+/**
+ * The page itself, dashboard/index.html: browser code beside the plugin that serves it, as client/ is
+ * beside ops/client-bundle. Found from the source (ops/dashboard/) and from dist/ops/dashboard/.
+ */
 function loadPage(): string {
-  for (const rel of ['./index.html', '../../../ops/dashboard/index.html']) {
+  for (const rel of ['../../dashboard/index.html', '../../../dashboard/index.html']) {
     const file = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(file)) return readFileSync(file, 'utf8');
   }
