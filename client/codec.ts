@@ -4,6 +4,7 @@
  * no records) so both ends read each other's frames.
  */
 import { Packr } from 'msgpackr';
+import { SUBPROTOCOLS } from '../core/messages.js';
 
 export type Protocol = 'json' | 'msgpack';
 
@@ -26,7 +27,7 @@ function bytesOf(data: unknown): Uint8Array {
 
 export const jsonClientCodec: ClientCodec = {
   name: 'json',
-  subprotocol: 'herald.v1.json',
+  subprotocol: SUBPROTOCOLS.json,
   encode: (value) => JSON.stringify(value),
   decode: (data) => JSON.parse(typeof data === 'string' ? data : utf8.decode(bytesOf(data))),
 };
@@ -35,7 +36,7 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: '
 
 export const msgpackClientCodec: ClientCodec = {
   name: 'msgpack',
-  subprotocol: 'herald.v1.msgpack',
+  subprotocol: SUBPROTOCOLS.msgpack,
   encode: (value) => packr.pack(value),
   decode: (data) => packr.unpack(bytesOf(data)),
 };

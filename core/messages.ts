@@ -1,6 +1,6 @@
 /**
  * The wire messages of protocol v1 (docs/protocol.md) as types: what a client sends and what the
- * server sends. A leaf (it imports nothing) so the contracts and the browser client can share it;
+ * server sends, and the subprotocol names that select a codec. A leaf (it imports nothing) so the contracts and the browser client can share it;
  * the validation that turns untrusted input into these lives in protocol.ts.
  */
 export interface Position {
@@ -55,3 +55,6 @@ export type ServerMessage =
 
 /** Why the server drops a subscription (the `reason` of an `unsub` push); protocol.ts UnsubReasons describes each. */
 export type UnsubReason = 'gap' | 'forbidden' | 'server';
+
+/** WebSocket subprotocol names of protocol v1, shared by the ws transport and the client (this file imports nothing, so the browser bundle can take it). */
+export const SUBPROTOCOLS = { json: 'herald.v1.json', msgpack: 'herald.v1.msgpack' } as const;

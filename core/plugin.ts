@@ -22,6 +22,7 @@ export {
 } from './cluster/memory-adapter.js';
 export { MAX_REPAIRED } from './cluster/gap-repair.js';
 export { MAX_HISTORY_LIMIT, parsePosition } from './protocol.js';
+export { SUBPROTOCOLS } from './messages.js';
 export { assertPattern, assertTopic, covers, hasWildcard, isPattern, isTopic, matches, NAME_TOKEN } from './topic.js';
 /** The HTTP API's credentials: API keys and the hooks applied to one request. */
 export { apiKeyChecker, bearerOf, type ApiKeyCheck } from './auth/api-key.js';

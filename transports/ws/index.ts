@@ -5,12 +5,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type Chunk, type Codec, type Connection, type Encoder, HeraldError, jsonCodec, msgpackCodec, type SessionHandle, type Transport, type TransportHost } from '../../core/plugin.js';
+import { type Chunk, type Codec, type Connection, type Encoder, HeraldError, jsonCodec, msgpackCodec, type SessionHandle, SUBPROTOCOLS, type Transport, type TransportHost } from '../../core/plugin.js';
 import { BINARY, frame, TEXT } from '../shared/websocket-frame.js';
 import { handshakeOf } from '../shared/handshake.js';
 import { SharedJoin } from '../shared/shared-join.js';
 
-export const SUBPROTOCOLS = { json: 'herald.v1.json', msgpack: 'herald.v1.msgpack' } as const;
+export { SUBPROTOCOLS };
 
 export interface WsTransportOptions {
   /** Upgrade path (default '/ws'). */
