@@ -35,7 +35,9 @@ it('herald CLI: --nats and HERALD_NATS_URL take one or several comma-separated U
   expect(parseCli([], {}).nats).toBeUndefined();
   expect(parseCli([], { HERALD_NATS_URL: 'nats://10.0.0.1:4222, nats://10.0.0.2:4222' }).nats).toEqual(['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222']);
   expect(parseCli(['--nats', 'nats://127.0.0.1:4222'], { HERALD_NATS_URL: 'nats://elsewhere:4222' })).toMatchObject({ nats: ['nats://127.0.0.1:4222'], natsPrefix: 'herald' });
-  expect(parseCli(['--nats-prefix', 'app.herald'], { HERALD_NATS_URL: 'nats://h:4222' }).natsPrefix).toBe('app.herald');
+  expect(parseCli(['--nats-prefix', 'app_herald'], { HERALD_NATS_URL: 'nats://h:4222' }).natsPrefix).toBe('app_herald');
+  // One subject token, as the adapter takes it (a dotted prefix would nest under another's).
+  expect(() => parseCli(['--nats-prefix', 'app.herald'], { HERALD_NATS_URL: 'nats://h:4222' })).toThrow(/nats-prefix/);
   expect(() => parseCli(['--nats', 'http://x y'], {})).toThrow(/not a NATS URL/);
   expect(() => parseCli(['--nats', 'nats://h:4222', '--nats-prefix', 'a.*'], {})).toThrow(/nats-prefix/);
 });
