@@ -12,6 +12,7 @@ import { HeraldError } from '../../core/errors.js';
 import type { ResolvedOptions } from '../../core/options.js';
 import type { PresenceEntry } from '../../core/protocol.js';
 import type { Publication } from '../../core/publication.js';
+import { until } from '../helpers/until.js';
 
 export interface AdapterCluster {
   /** A new adapter joined to this cluster: one more node. */
@@ -83,14 +84,6 @@ export function recordingNode(history: Partial<History> = {}): RecordingNode {
   };
 }
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let topicSeq = 0;
 /** A topic unique to this run, so adapters with persistent stores do not see old data. */
@@ -135,7 +128,7 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       await b!.adapter.subscribe(topic);
       await c!.adapter.subscribe(topic);
       await a!.adapter.publish(topic, { n: 1 });
-      await until(() => b!.node.delivered.length === 1 && c!.node.delivered.length === 1, wait, 'delivery to b and c');
+      await until(() => b!.node.delivered.length === 1 && c!.node.delivered.length === 1, 'delivery to b and c', wait);
       await pause(100);
       expect(a!.node.delivered).toHaveLength(0);
       expect(b!.node.delivered[0]!.data).toEqual({ n: 1 });
@@ -147,7 +140,7 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       const topic = fresh('interest');
       await b!.adapter.subscribe(topic);
       await a!.adapter.publish(topic, 1);
-      await until(() => b!.node.delivered.length === 1, wait, 'delivery to b');
+      await until(() => b!.node.delivered.length === 1, 'delivery to b', wait);
       await b!.adapter.unsubscribe(topic);
       await a!.adapter.publish(topic, 2);
       await pause(200);
@@ -164,7 +157,7 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       await a!.adapter.publish(`${base}.x`, 'x');
       await a!.adapter.publish(`${base}.y.z`, 'yz');
       await a!.adapter.publish(`${base}`, 'not matched');
-      await until(() => b!.node.delivered.length >= 2, wait, 'wildcard deliveries');
+      await until(() => b!.node.delivered.length >= 2, 'wildcard deliveries', wait);
       await pause(200);
       expect(b!.node.delivered.map((p) => p.data)).toEqual(['x', 'yz']);
     });
@@ -174,7 +167,7 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       const topic = fresh('order');
       await b!.adapter.subscribe(topic);
       for (let i = 0; i < 200; i++) await a!.adapter.publish(topic, i);
-      await until(() => b!.node.delivered.length === 200, wait * 2, '200 deliveries');
+      await until(() => b!.node.delivered.length === 200, '200 deliveries', wait * 2);
       expect(b!.node.delivered.map((p) => p.data)).toEqual([...Array(200).keys()]);
     });
 
@@ -183,7 +176,7 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       const topic = fresh('ready');
       await b!.adapter.subscribe(topic);
       await a!.adapter.publish(topic, 'first');
-      await until(() => b!.node.delivered.length === 1, wait, 'first delivery');
+      await until(() => b!.node.delivered.length === 1, 'first delivery', wait);
     });
 
     it('assigns increasing positions within an epoch, seen alike from every node', async () => {
@@ -252,7 +245,7 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       const other = await b!.adapter.publishOnce(topic, { n: 2 }, `${key}-other`, 60_000);
       expect(other.duplicate).toBe(false);
       expect(other.position!.offset).toBeGreaterThan(first.position!.offset);
-      await until(() => c!.node.delivered.length === 2, wait, 'deliveries on c');
+      await until(() => c!.node.delivered.length === 2, 'deliveries on c', wait);
       expect(c!.node.delivered.map((p) => p.data)).toEqual([{ n: 1 }, { n: 2 }]);
       expect(b!.node.delivered.map((p) => p.data)).toEqual([{ n: 1 }]);
       expect((await a!.adapter.history(topic, {})).publications.map((p) => p.data)).toEqual([{ n: 1 }, { n: 2 }]);
@@ -268,7 +261,7 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       expect(results.every((r) => r.position === undefined)).toBe(true);
       // A later publication from a marks when every copy of the repeats would have reached c.
       await a!.adapter.publish(topic, 'after');
-      await until(() => c!.node.delivered.some((p) => p.data === 'after'), wait, 'the marker on c');
+      await until(() => c!.node.delivered.some((p) => p.data === 'after'), 'the marker on c', wait);
       expect(c!.node.delivered.map((p) => p.data)).toEqual(['x', 'after']);
     });
 
@@ -296,15 +289,15 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       const topic = fresh('presence');
       await a!.adapter.join(topic, { client: 'c1', user: 'u1' });
       await b!.adapter.join(topic, { client: 'c2', user: null, info: { name: 'bob' } });
-      await until(() => b!.node.events.some((e) => e.kind === 'join' && e.entry.client === 'c1'), wait, 'join seen by b');
-      await until(() => a!.node.events.some((e) => e.kind === 'join' && e.entry.client === 'c2'), wait, 'join seen by a');
+      await until(() => b!.node.events.some((e) => e.kind === 'join' && e.entry.client === 'c1'), 'join seen by b', wait);
+      await until(() => a!.node.events.some((e) => e.kind === 'join' && e.entry.client === 'c2'), 'join seen by a', wait);
       const fromA = await a!.adapter.presence(topic);
       expect(fromA.sort((x, y) => x.client.localeCompare(y.client))).toEqual([
         { client: 'c1', user: 'u1' },
         { client: 'c2', user: null, info: { name: 'bob' } },
       ]);
       await a!.adapter.leave(topic, 'c1');
-      await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'c1'), wait, 'leave seen by b');
+      await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'c1'), 'leave seen by b', wait);
       const deadline = Date.now() + wait;
       let fromB = await b!.adapter.presence(topic);
       while (fromB.length !== 1 && Date.now() < deadline) { await pause(20); fromB = await b!.adapter.presence(topic); }
@@ -316,10 +309,10 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
       const [a, b] = await nodes(2);
       const topic = fresh('gone');
       await a!.adapter.join(topic, { client: 'ca', user: 'ua' });
-      await until(() => b!.node.events.some((e) => e.kind === 'join'), wait, 'join seen');
+      await until(() => b!.node.events.some((e) => e.kind === 'join'), 'join seen', wait);
       const closedAt = Date.now();
       await a!.adapter.close();
-      await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'ca'), goodbyeWait, 'leave seen after close (the goodbye, not the node timeout)');
+      await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'ca'), 'leave seen after close (the goodbye, not the node timeout)', goodbyeWait);
       expect(await b!.adapter.presence(topic)).toEqual([]);
       if (options.nodeTimeoutMs !== undefined) expect(Date.now() - closedAt).toBeLessThan(options.nodeTimeoutMs);
     });
@@ -339,14 +332,14 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
         const free = fresh('free.x');
         for (const p of [kept, quiet, free]) await b!.adapter.subscribe(p);
         await a!.adapter.publish(kept, 0);
-        await until(() => b!.node.delivered.length === 1, wait, 'delivery before the cut');
+        await until(() => b!.node.delivered.length === 1, 'delivery before the cut', wait);
         await faults.cut(b!.adapter);
         for (let i = 1; i <= 5; i++) await a!.adapter.publish(kept, i);
         await a!.adapter.publish(free, 'lost');
         await faults.heal(b!.adapter);
-        await until(() => b!.node.delivered.filter((p) => p.topic === kept).length === 6, wait * 2, 'the cut-off publications, repaired');
+        await until(() => b!.node.delivered.filter((p) => p.topic === kept).length === 6, 'the cut-off publications, repaired', wait * 2);
         await a!.adapter.publish(kept, 6);
-        await until(() => b!.node.delivered.filter((p) => p.topic === kept).length === 7, wait, 'live after the repair');
+        await until(() => b!.node.delivered.filter((p) => p.topic === kept).length === 7, 'live after the repair', wait);
         await pause(100);
         expect(b!.node.delivered.filter((p) => p.topic === kept).map((p) => p.data)).toEqual([0, 1, 2, 3, 4, 5, 6]);
         const offsets = b!.node.delivered.filter((p) => p.topic === kept).map((p) => p.offset!);
@@ -371,7 +364,7 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
         await faults.heal(a!.adapter);
         const position = await published;
         expect(position?.offset).toBeGreaterThan(0);
-        await until(() => b!.node.delivered.length === 1, wait, 'delivery after the heal');
+        await until(() => b!.node.delivered.length === 1, 'delivery after the heal', wait);
         const recovered = await b!.adapter.history(topic, { since: { offset: 0, epoch: position!.epoch } });
         expect(recovered).toMatchObject({ recovered: true });
         expect(recovered.publications.map((p) => p.data)).toEqual(['waited']);
@@ -383,16 +376,16 @@ export function adapterConformance(name: string, makeCluster: () => Promise<Adap
         const { faults, members: [a, b] } = await faulty(2);
         const topic = fresh('vanish');
         await a!.adapter.join(topic, { client: 'cv', user: 'uv' });
-        await until(() => b!.node.events.some((e) => e.kind === 'join' && e.entry.client === 'cv'), wait, 'join seen');
+        await until(() => b!.node.events.some((e) => e.kind === 'join' && e.entry.client === 'cv'), 'join seen', wait);
         const cutAt = Date.now();
         await faults.cut(a!.adapter);
         const timeoutMs = options.nodeTimeoutMs ?? wait;
-        await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'cv'), timeoutMs * 3, 'vanished node dropped');
+        await until(() => b!.node.events.some((e) => e.kind === 'leave' && e.entry.client === 'cv'), 'vanished node dropped', timeoutMs * 3);
         const droppedAfter = Date.now() - cutAt;
         console.log(`[conformance ${name}] a vanished node's client left presence after ${droppedAfter} ms (node timeout ${timeoutMs} ms)`);
         expect(await b!.adapter.presence(topic)).toEqual([]);
         await faults.heal(a!.adapter);
-        await until(() => b!.node.events.filter((e) => e.kind === 'join' && e.entry.client === 'cv').length === 2, wait * 2, 'presence healed');
+        await until(() => b!.node.events.filter((e) => e.kind === 'join' && e.entry.client === 'cv').length === 2, 'presence healed', wait * 2);
         expect(await b!.adapter.presence(topic)).toEqual([{ client: 'cv', user: 'uv' }]);
       });
     });

@@ -12,6 +12,7 @@ import { HeraldError } from '../../core/errors.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { recordingNode, type RecordingNode } from './conformance.js';
+import { until } from '../helpers/until.js';
 
 const started: NatsAdapter[] = [];
 const servers: { stop(): Promise<void> }[] = [];
@@ -21,14 +22,6 @@ afterEach(async () => {
   await Promise.allSettled(proxies.splice(0).map((p) => p.close()));
   await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
 });
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 let seq = 0;
 async function pair(extra: NatsAdapterOptions = {}) {
@@ -52,7 +45,7 @@ describe('nats adapter: publish outbox while NATS is unreachable', () => {
     const { nats, publisher, receiver } = await pair({ outboxBytes: 200, outboxAgeMs: 60_000 });
     await receiver.a.subscribe('x.y');
     await nats.server.kill();
-    await until(() => !publisher.a.stats().connected && !receiver.a.stats().connected, 5000, 'both notice the outage');
+    await until(() => !publisher.a.stats().connected && !receiver.a.stats().connected, 'both notice the outage', 5000);
     const waiting = [publisher.a.publish('x.y', 'w1'), publisher.a.publish('x.y', 'w2')];
     let settled = 0;
     for (const w of waiting) void w.then(() => settled++, () => settled++);
@@ -62,11 +55,11 @@ describe('nats adapter: publish outbox while NATS is unreachable', () => {
     await nats.server.restart();
     const [p1, p2] = await Promise.all(waiting);
     expect(p2!.offset).toBeGreaterThan(p1!.offset);
-    await until(() => receiver.node.delivered.length >= 2, 10_000, 'receiver gets both');
+    await until(() => receiver.node.delivered.length >= 2, 'receiver gets both', 10_000);
     const history = await receiver.a.history('x.y', {});
     expect(history.publications.map((p) => p.data)).toEqual(['w1', 'w2']);
     await publisher.a.publish('x.y', 'after');
-    await until(() => receiver.node.delivered.length >= 3, 5000, 'live after');
+    await until(() => receiver.node.delivered.length >= 3, 'live after', 5000);
     expect(receiver.node.delivered.map((p) => p.data)).toEqual(['w1', 'w2', 'after']);
     expect(receiver.node.gaps).toEqual([]);
   });
@@ -75,14 +68,14 @@ describe('nats adapter: publish outbox while NATS is unreachable', () => {
     const { nats, publisher, receiver } = await pair({ outboxAgeMs: 300 });
     await receiver.a.subscribe('x.y');
     await nats.server.kill();
-    await until(() => !publisher.a.stats().connected, 5000, 'outage noticed');
+    await until(() => !publisher.a.stats().connected, 'outage noticed', 5000);
     const began = Date.now();
     await expect(publisher.a.publish('x.y', 'too-old')).rejects.toSatisfy(isUnavailable);
     expect(Date.now() - began).toBeGreaterThanOrEqual(250);
     await nats.server.restart();
-    await until(() => publisher.a.stats().connected && receiver.a.stats().connected, 10_000, 'reconnected');
+    await until(() => publisher.a.stats().connected && receiver.a.stats().connected, 'reconnected', 10_000);
     const next = await publisher.a.publish('x.y', 'next');
-    await until(() => receiver.node.delivered.length >= 1, 5000, 'next delivered');
+    await until(() => receiver.node.delivered.length >= 1, 'next delivered', 5000);
     expect(receiver.node.delivered.map((p) => p.data)).toEqual(['next']);
     expect((await receiver.a.history('x.y', {})).publications.map((p) => [p.data, p.offset])).toEqual([['next', next!.offset]]);
   });
@@ -123,13 +116,13 @@ describe('nats adapter: publish order across a reconnect', () => {
     proxy.refuse(60_000);
     proxy.drop();
     proxy.deafen(false);
-    await until(() => !publisher.a.stats().connected, 5000, 'the publisher notices the cut');
+    await until(() => !publisher.a.stats().connected, 'the publisher notices the cut', 5000);
     const publishP2 = () => publisher.a.publish('o.x', 'p2').then((position) => { acknowledged.push('p2'); return position; });
     let p2: ReturnType<typeof publishP2> | undefined;
     if (p2When === 'during the outage') p2 = publishP2();
     proxy.refuse(0);
     if (p2When === 'after the reconnect') {
-      await until(() => publisher.a.stats().connected, 5000, 'the publisher is back');
+      await until(() => publisher.a.stats().connected, 'the publisher is back', 5000);
       expect(acknowledged).toEqual([]); // p1's request is still waiting for its lost answer
       p2 = publishP2();
     }
@@ -137,7 +130,7 @@ describe('nats adapter: publish order across a reconnect', () => {
     // In publish order, which is stream order: p1 was stored first (its retry is a duplicate).
     expect(acknowledged).toEqual(['p1', 'p2']);
     expect(r1!.offset).toBeLessThan(r2!.offset);
-    await until(() => receiver.node.delivered.length >= 3, 10_000, 'the receiver gets all three');
+    await until(() => receiver.node.delivered.length >= 3, 'the receiver gets all three', 10_000);
     expect(receiver.node.delivered.map((p) => [p.data, p.offset])).toEqual([['p0', r1!.offset - 1], ['p1', r1!.offset], ['p2', r2!.offset]]);
     expect(receiver.node.gaps).toEqual([]);
     expect((await receiver.a.history('o.x', {})).publications.map((p) => p.data)).toEqual(['p0', 'p1', 'p2']);
@@ -178,11 +171,11 @@ describe('nats adapter: JetStream unavailable while core NATS is up', () => {
       await expect(publisher.a.publish('kept.x', 'refused')).rejects.toSatisfy(isUnavailable);
       expect(publisher.a.stats().unstoredPublications).toBe(1);
       expect(await publisher.a.publish('live.x', 'crosses')).toBeUndefined();
-      await until(() => receiver.node.delivered.length >= 1, 5000, 'live topic delivered');
+      await until(() => receiver.node.delivered.length >= 1, 'live topic delivered', 5000);
       await jsm.streams.update(stream, { ...config, subjects: [`${prefix}.h.>`] });
       const back = await publisher.a.publish('kept.x', 'stored');
       expect(back!.offset).toBeGreaterThan(0);
-      await until(() => receiver.node.delivered.length >= 2, 5000, 'stored one delivered');
+      await until(() => receiver.node.delivered.length >= 2, 'stored one delivered', 5000);
       expect(receiver.node.delivered.map((p) => p.data)).toEqual(['crosses', 'stored']);
     } finally {
       await nc.close();

@@ -9,6 +9,7 @@ import type { ClusterAdapter } from '../../core/contracts.js';
 import { startNatsServer, type NatsCluster } from '../helpers/nats-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { adapterConformance } from './conformance.js';
+import { until } from '../helpers/until.js';
 
 let nats: NatsCluster & { url: string; server: { port: number } };
 const proxies = new Map<ClusterAdapter, TcpProxy>();
@@ -21,14 +22,6 @@ afterAll(async () => {
 // Heartbeats every 200 ms; a silent node is dropped after 1500 ms. A goodbye must beat that by far.
 const HEARTBEAT_MS = 200;
 const NODE_TIMEOUT_MS = 1500;
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 let clusterSeq = 0;
 adapterConformance('nats', async () => {
@@ -49,11 +42,11 @@ adapterConformance('nats', async () => {
         const proxy = proxies.get(adapter)!;
         proxy.refuse(3_600_000);
         proxy.drop();
-        await until(() => !(adapter as NatsAdapter).stats().connected, 5000, 'the node notices the cut');
+        await until(() => !(adapter as NatsAdapter).stats().connected, 'the node notices the cut', 5000);
       },
       async heal(adapter) {
         proxies.get(adapter)!.refuse(0);
-        await until(() => (adapter as NatsAdapter).stats().connected, 10_000, 'the node reconnects');
+        await until(() => (adapter as NatsAdapter).stats().connected, 'the node reconnects', 10_000);
       },
     },
   };

@@ -1,7 +1,7 @@
 /** HeraldClient against a real broker over real sockets: the command API, subscriptions, events. */
 import { describe, expect, it } from 'vitest';
 import { HeraldClient, HeraldClientError, type Message } from '../../client/index.js';
-import { sleep, startBroker } from '../helpers/broker.js';
+import { startBroker } from '../helpers/broker.js';
 
 const clients: HeraldClient[] = [];
 function client(url: string, options: Partial<ConstructorParameters<typeof HeraldClient>[0]> = {}): HeraldClient {
@@ -10,15 +10,8 @@ function client(url: string, options: Partial<ConstructorParameters<typeof Heral
   return c;
 }
 
-async function until(test: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
-
 import { afterEach } from 'vitest';
+import { until } from '../helpers/until.js';
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });

@@ -3,19 +3,12 @@ import { afterEach, expect, it } from 'vitest';
 import { HeraldClient, type DisconnectedEvent, type HeraldClientError } from '../../client/index.js';
 import type { Principal } from '../../core/index.js';
 import { sleep, startBroker } from '../helpers/broker.js';
+import { until } from '../helpers/until.js';
 
 const clients: HeraldClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
-
-async function until(test: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
 
 /** Tokens `t<n>` are valid for `lifetime` ms from their first use; anything else is refused. */
 /** Tokens t1, t2...; each names `user-<token>`, or `user` for all (a refresh must name the same user). */

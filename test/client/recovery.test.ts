@@ -9,6 +9,7 @@ import { createBroker, type Broker } from '../../core/index.js';
 import { ws } from '../../transports/ws/index.js';
 import { sleep } from '../helpers/broker.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/until.js';
 
 const TOPICS = ['stream.a', 'stream.b', 'stream.c'];
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -19,14 +20,6 @@ afterEach(async () => {
 function brokerOn(port: number): Promise<Broker> {
   // History deep enough for a 2.5 s outage of the stream below.
   return createBroker({ port, transports: [ws()], logger: false, history: { size: 10_000 } });
-}
-
-async function until(test: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 it('sees every number exactly once and in order across cuts, and recovered:false after a broker restart', async () => {
@@ -68,20 +61,20 @@ it('sees every number exactly once and in order across cuts, and recovered:false
 
   for (const outage of [1000, 2500, 1500]) {
     const live = sent.get(TOPICS[0]!)!;
-    await until(() => received.get(TOPICS[0]!)!.length >= live + 20, 'live publications before a cut');
+    await until(() => received.get(TOPICS[0]!)!.length >= live + 20, 'live publications before a cut', 10_000);
     const before = subscribed.length;
     const during = sent.get(TOPICS[0]!)!;
     proxy.refuse(outage);
     proxy.drop();
     await until(() => sent.get(TOPICS[0]!)! >= during + 50, 'publications during the outage', outage + 10_000);
-    await until(() => subscribed.length === before + TOPICS.length, 'resubscribe after a cut');
+    await until(() => subscribed.length === before + TOPICS.length, 'resubscribe after a cut', 10_000);
     expect(subscribed.slice(before).map((e) => [e.resubscribed, e.wasRecovering, e.recovered])).toEqual(TOPICS.map(() => [true, true, true]));
   }
   publishing = false;
   await stream;
   for (const topic of TOPICS) {
     const count = sent.get(topic)!;
-    await until(() => received.get(topic)!.length >= count, `all of ${topic}`);
+    await until(() => received.get(topic)!.length >= count, `all of ${topic}`, 10_000);
     expect(count).toBeGreaterThan(200); // the stream really ran through the outages
     expect(received.get(topic)).toEqual(Array.from({ length: count }, (_, n) => n));
   }
@@ -93,12 +86,12 @@ it('sees every number exactly once and in order across cuts, and recovered:false
   await broker.close();
   broker = await brokerOn(0);
   proxy.retarget(broker.address()!.port);
-  await until(() => subscribed.length === before + TOPICS.length, 'resubscribe after the restart');
+  await until(() => subscribed.length === before + TOPICS.length, 'resubscribe after the restart', 10_000);
   const after = subscribed.slice(before);
   expect(after.map((e) => [e.resubscribed, e.wasRecovering, e.recovered])).toEqual(TOPICS.map(() => [true, true, false]));
   expect(after[0]!.position!.epoch).not.toBe(oldEpoch);
   // Live again on the new epoch.
   await broker.publish('stream.a', { n: -1 });
-  await until(() => received.get('stream.a')!.at(-1) === -1, 'a publication after the restart');
+  await until(() => received.get('stream.a')!.at(-1) === -1, 'a publication after the restart', 10_000);
   expect(subs[0]!.position!.epoch).toBe(after[0]!.position!.epoch);
 });

@@ -10,19 +10,12 @@ import { sse } from '../../transports/sse/index.js';
 import { sleep, startBroker } from '../helpers/broker.js';
 import { EventSource } from '../helpers/eventsource.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/until.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 it('falls back to SSE + HTTP when the WebSocket cannot open, and recovers after a cut', async () => {
   const { port, broker } = await startBroker({ transports: [sse(), httpApi()] });
@@ -83,8 +76,7 @@ it('falls back to SSE + HTTP when the WebSocket cannot open, and recovers after 
   expect((await c.history<number>('feed.b')).messages.map((m) => m.data)).toEqual([1, 2]);
   expect(await c.presence('feed.a')).toHaveLength(1);
   await b.unsubscribe();
-  const deadline = Date.now() + 5000;
-  while ((await c.presence('feed.b')).length !== 0 && Date.now() < deadline) await sleep(10);
+  await until(async () => (await c.presence('feed.b')).length === 0, 'feed.b presence to empty after the unsubscribe');
   expect(await c.presence('feed.b')).toHaveLength(0);
 });
 

@@ -6,14 +6,8 @@ import { browserTest, launchChromium } from '../helpers/chromium.js';
 import { matchesOutput } from '../helpers/markdown-blocks.js';
 import { TestClient } from '../helpers/ws-client.js';
 
-async function until(test: () => boolean, what: () => string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out; printed so far:\n${what()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 import { portsIn, runExample } from '../helpers/example.js';
+import { until } from '../helpers/until.js';
 
 describe('examples', () => {
   it('embed-http: the app keeps its routes, Herald serves /ws and the app publishes', async () => {
@@ -89,9 +83,9 @@ describe('examples', () => {
     const [toType, expected] = [...readme.matchAll(/```text\n([\s\S]*?)```/g)].map((m) => m[1]!);
     const [sub, pub] = toType!.trim().split('\n');
     typed.stdin.write(`${sub}\n`);
-    await until(() => printed.includes('{"id":1,"ok":true}'), () => printed);
+    await until(() => printed.includes('{"id":1,"ok":true}'), () => `the output; printed so far:\n${printed}`, 15_000);
     typed.stdin.write(`${pub}\nnot json\n`);
-    await until(() => printed.includes('"id":2') && printed.includes('"error"'), () => printed);
+    await until(() => printed.includes('"id":2') && printed.includes('"error"'), () => `the output; printed so far:\n${printed}`, 15_000);
     const lines = printed.trim().split('\n');
     expect(matchesOutput(lines.filter((l) => !l.includes('"error"')).join('\n'), expected!), printed).toBe(true);
     expect(JSON.parse(lines.find((l) => l.includes('"error"'))!)).toMatchObject({ op: 'error', error: { code: 'bad_request' } });
@@ -99,7 +93,7 @@ describe('examples', () => {
     expect((await web.waitForMessages(1))[0]).toMatchObject({ data: 'hello from a TCP socket', offset: 1 });
     // A WebSocket publication reaches the TCP client too.
     await web.request('pub', { topic: 'chat.lobby', data: 'from ws' });
-    await until(() => printed.includes('"data":"from ws"'), () => printed);
+    await until(() => printed.includes('"data":"from ws"'), () => `the output; printed so far:\n${printed}`, 15_000);
     typed.stdin.end(); // input over, every reply in: it exits
     expect(await exited).toBe(0);
 

@@ -28,11 +28,6 @@ export async function startBroker(options: Partial<BrokerOptions> = {}): Promise
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `test` until it holds; throws naming `what` after `timeoutMs`. */
-export async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+/** The tests' one wait-for-a-condition loop, re-exported beside startBroker that most waits follow. */
+export { until } from './until.js';
+

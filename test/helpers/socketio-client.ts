@@ -45,10 +45,3 @@ export function closeSocketIoClients(): void {
   for (const s of open.splice(0)) s.close();
 }
 
-export async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -1,9 +1,10 @@
 /** The standalone binary serves ws, socket.io, SSE and the HTTP API on one port by default. */
 import { describe, expect, it } from 'vitest';
 import { startBinary } from '../helpers/binary.js';
-import { closeSocketIoClients, connectSocketIo, until } from '../helpers/socketio-client.js';
+import { closeSocketIoClients, connectSocketIo } from '../helpers/socketio-client.js';
 import { SseReader } from '../helpers/sse-reader.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { until } from '../helpers/until.js';
 
 describe('herald binary transports', () => {
   it('serves every transport and the HTTP API on its one port', async () => {

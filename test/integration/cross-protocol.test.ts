@@ -10,7 +10,8 @@ import { socketio } from '../../transports/socketio/index.js';
 import { sse } from '../../transports/sse/index.js';
 import { ws } from '../../transports/ws/index.js';
 import { startBroker } from '../helpers/broker.js';
-import { closeSocketIoClients, connectSocketIo, until } from '../helpers/socketio-client.js';
+import { closeSocketIoClients, connectSocketIo } from '../helpers/socketio-client.js';
+import { until } from '../helpers/until.js';
 
 const sources: EventSourceLike[] = [];
 afterEach(() => {

@@ -11,9 +11,10 @@ import type { AdapterNode } from '../../core/contracts.js';
 import { socketio } from '../../transports/socketio/index.js';
 import { sse } from '../../transports/sse/index.js';
 import { ws } from '../../transports/ws/index.js';
-import { sleep, startBroker } from '../helpers/broker.js';
+import { startBroker } from '../helpers/broker.js';
 import { EventSource, type EventSourceLike } from '../helpers/eventsource.js';
 import { closeSocketIoClients, connectSocketIo } from '../helpers/socketio-client.js';
+import { until } from '../helpers/until.js';
 
 /** A memory adapter whose AdapterNode the test can reach, to report a gap as a cluster adapter would. */
 class Capturing extends MemoryAdapter {
@@ -29,14 +30,6 @@ afterEach(async () => {
   closeSocketIoClients();
   for (const close of closers.splice(0)) await close();
 });
-
-async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 async function broker() {
   const adapter = new Capturing();

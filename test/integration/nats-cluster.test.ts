@@ -17,6 +17,7 @@ import { startNatsServer, type NatsCluster, type NatsServer } from '../helpers/n
 import { childEnv } from '../helpers/child-env.js';
 import { SseReader } from '../helpers/sse-reader.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { until } from '../helpers/until.js';
 
 let nats: NatsCluster & { server: NatsServer; url: string };
 beforeAll(async () => { nats = await startNatsServer(); });
@@ -44,14 +45,6 @@ async function wsClient(n: Running): Promise<TestClient> {
   const c = await n.client();
   clients.push(c);
   return c;
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(20);
-  }
 }
 
 describe('nats cluster: cross-node delivery', () => {
@@ -89,7 +82,7 @@ describe('nats cluster: cross-node delivery', () => {
     await wsOnA.request('sub', { topic: 'feed.y' });
     // ws on A -> socket.io on B
     const pub = await wsOnA.request('pub', { topic: 'feed.x', data: 'from-ws' });
-    await until(() => sioGot.length === 1, 5000, 'socket.io message');
+    await until(() => sioGot.length === 1, 'socket.io message', 5000);
     expect(sioGot[0]).toMatchObject({ topic: 'feed.x', data: 'from-ws', offset: pub.offset, epoch: pub.epoch });
     // socket.io on B -> ws on A
     const sioPub = await sio.timeout(5000).emitWithAck('publish', 'feed.y', { n: 2 });
@@ -229,7 +222,7 @@ describe('nats cluster: interest', () => {
     expect(idle.adapter.stats().received).toBe(0);
     // Interest is withdrawn with the last local subscriber.
     await busyClient.request('unsub', { topic: 'metrics.cpu' });
-    await until(async () => liveSubs(await connOf(busy)).length === 0, 3000, 'subscription withdrawn');
+    await until(async () => liveSubs(await connOf(busy)).length === 0, 'subscription withdrawn', 3000);
   });
 });
 
@@ -249,7 +242,7 @@ describe('nats cluster: NATS outage', () => {
     await remoteSub.waitForMessages(1, 'alerts.x');
 
     await nats.server.kill();
-    await until(() => !a.adapter.stats().connected && !b.adapter.stats().connected, 5000, 'both adapters notice the outage');
+    await until(() => !a.adapter.stats().connected && !b.adapter.stats().connected, 'both adapters notice the outage', 5000);
     const downAt = Date.now();
     // Pipelined: each waits in A's outbox until NATS is back, and is acknowledged only then.
     const replies = [...Array(10).keys()].map((i) => publisher.request('pub', { topic: 'alerts.x', data: `down-${i}` }, 20_000));
@@ -272,7 +265,7 @@ describe('nats cluster: NATS outage', () => {
     expect((await remoteSub.waitForMessages(11, 'alerts.x', 10_000)).map((m) => m.data)).toEqual(expected);
     expect((await localSub.waitForMessages(11, 'alerts.x', 10_000)).map((m) => m.data)).toEqual(expected);
     expect((await lateLocal.waitForMessages(10, 'alerts.x')).map((m) => m.data)).toEqual(expected.slice(1));
-    await until(() => b.adapter.stats().connected && b.adapter.stats().repairs >= 1, 10_000, 'B repaired its gap');
+    await until(() => b.adapter.stats().connected && b.adapter.stats().repairs >= 1, 'B repaired its gap', 10_000);
     const after = await publisher.request('pub', { topic: 'alerts.x', data: 'after' });
     expect(after.offset).toBeGreaterThan(acks.at(-1)!.offset);
     expect((await remoteSub.waitForMessages(12, 'alerts.x', 8000)).at(-1)!.data).toBe('after');

@@ -12,6 +12,7 @@ import { natsAdapter, type NatsAdapter } from '../../adapters/nats/index.js';
 import { sleep, startBroker, type Running } from '../helpers/broker.js';
 import { startNatsCluster, type NatsCluster, type NatsServer } from '../helpers/nats-server.js';
 import type { Message, TestClient } from '../helpers/ws-client.js';
+import { until } from '../helpers/until.js';
 
 let cluster: NatsCluster;
 beforeAll(async () => { cluster = await startNatsCluster(3); });
@@ -44,14 +45,6 @@ async function client(n: Running): Promise<TestClient> {
   const c = await n.client();
   clients.push(c);
   return c;
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(20);
-  }
 }
 
 /** Name of the member leading the history stream (created by the first broker). */
@@ -108,7 +101,7 @@ describe('nats failover: kill -9 a cluster member during a steady publish stream
 
     // B reconnected (to another member) and repaired what its subscriber missed from JetStream:
     // the subscriber is not closed and is not told anything.
-    await until(() => b.adapter.stats().connected && b.adapter.stats().reconnects >= 1, 10_000, 'B reconnects');
+    await until(() => b.adapter.stats().connected && b.adapter.stats().reconnects >= 1, 'B reconnects', 10_000);
     const lastStore = acks.at(-1)!;
     const tail = await publisher.request('pub', { topic: TOPIC, data: TOTAL });
     expect(tail.offset).toBeGreaterThan(lastStore.offset!);
@@ -208,17 +201,17 @@ describe('nats rolling restart: 3 servers, JetStream R3, restarted one at a time
         await sleep(Math.max(0, began + (sent * 1000) / 50 - Date.now()));
       }
     })();
-    await until(() => acked.size >= 25, 10_000, 'publishing before the first restart');
+    await until(() => acked.size >= 25, 'publishing before the first restart', 10_000);
     const restarts: string[] = [];
     for (const server of cluster.servers) {
-      await until(() => streamHealthy(rollStream), 30_000, 'stream replicas current before the next restart');
+      await until(() => streamHealthy(rollStream), 'stream replicas current before the next restart', 30_000);
       const at = Date.now();
       await server.restart({ graceful: true });
       restarts.push(`${server.name} ${Date.now() - at} ms`);
     }
-    await until(() => streamHealthy(rollStream), 30_000, 'stream replicas current after the last restart');
+    await until(() => streamHealthy(rollStream), 'stream replicas current after the last restart', 30_000);
     const lastAcked = acked.size;
-    await until(() => acked.size >= lastAcked + 25, 20_000, 'publishing after the last restart');
+    await until(() => acked.size >= lastAcked + 25, 'publishing after the last restart', 20_000);
     stop = true;
     await publishing;
     await Promise.all(pending);

@@ -9,7 +9,7 @@ import { EventSource, type EventSourceLike } from '../helpers/eventsource.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, type Broker } from '../../core/index.js';
 import { sse } from '../../transports/sse/index.js';
-import { until } from '../helpers/socketio-client.js';
+import { until } from '../helpers/until.js';
 
 let broker: Broker | undefined;
 let server: Server | undefined;

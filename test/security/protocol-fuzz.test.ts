@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { jwtAuth } from '../../core/auth/index.js';
 import { jsonCodec, msgpackCodec, type Codec } from '../../core/codec.js';
 import { CloseCodes, ErrorCodes, HeraldError } from '../../core/errors.js';
-import { inProcessBroker, openSession, settle, until, type Recorded } from './in-process.js';
+import { inProcessBroker, openSession, settle, type Recorded } from './in-process.js';
+import { until } from '../helpers/until.js';
 
 const COMMANDS = 100_000;
 const SECRET = 'protocol-fuzz-secret-at-least-32-bytes!!';

@@ -8,7 +8,8 @@ import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { jwtAuth } from '../../core/auth/index.js';
 import { matches } from '../../core/topic.js';
-import { inProcessBroker, openSession, settle, until } from './in-process.js';
+import { inProcessBroker, openSession, settle } from './in-process.js';
+import { until } from '../helpers/until.js';
 
 const SECRET = 'wildcard-property-secret-32-bytes-long!!';
 const key = new TextEncoder().encode(SECRET);

@@ -6,7 +6,8 @@ import { socketio, SocketIoTransport } from '../../../transports/socketio/index.
 import { ws } from '../../../transports/ws/index.js';
 import { startBroker, sleep } from '../../helpers/broker.js';
 import { countEncodings } from '../../helpers/encode-counter.js';
-import { closeSocketIoClients, connectSocketIo, until } from '../../helpers/socketio-client.js';
+import { closeSocketIoClients, connectSocketIo } from '../../helpers/socketio-client.js';
+import { until } from '../../helpers/until.js';
 
 afterEach(() => closeSocketIoClients());
 
