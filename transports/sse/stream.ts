@@ -9,8 +9,8 @@
  * `herald-ready` (it carries an id, so even a stream that sees no publication can be resumed).
  */
 import type { ServerResponse } from 'node:http';
-import { type Chunk, CloseCodes, type Connection, type Encoder, hasWildcard, jsonCodec, type Position, type Publication, RECONNECT_CLOSE_CODES, type Reply, type ServerMessage } from '../../core/plugin.js';
-import { sendJson } from '../shared/http-json.js';
+import { type Chunk, CloseCodes, type Connection, type Encoder, type ErrorCode, hasWildcard, HeraldError, jsonCodec, type Position, type Publication, RECONNECT_CLOSE_CODES, type Reply, type ServerMessage } from '../../core/plugin.js';
+import { sendError } from '../shared/http-json.js';
 import { SharedJoin } from '../shared/shared-join.js';
 import { encodeEventId } from './event-id.js';
 import { dataLines, HEARTBEAT, namedEvent } from './event.js';
@@ -27,7 +27,7 @@ const singleTopicEvent = (p: Publication): string =>
   `id: ${encodeEventId(new Map([[p.topic, { offset: p.offset!, epoch: p.epoch! }]]))}\n${p.encoded(DATA_KEY, dataOf) as string}`;
 
 /** How a close code is answered while the response has not started yet. */
-const REFUSALS: Record<number, [status: number, code: string]> = {
+const REFUSALS: Record<number, [status: number, code: ErrorCode]> = {
   [CloseCodes.unauthorized]: [401, 'unauthorized'],
   [CloseCodes.rateLimited]: [429, 'rate_limited'],
   [CloseCodes.protocolViolation]: [400, 'bad_request'],
@@ -205,7 +205,7 @@ export class SseStream implements Encoder, Connection {
     if (res.destroyed || res.writableEnded) return;
     if (!res.headersSent) {
       const [status, errorCode] = REFUSALS[code] ?? [500, 'internal'];
-      sendJson(res, status, { ok: false, error: { code: errorCode, message: reason } });
+      sendError(res, new HeraldError(errorCode, reason), status);
       return;
     }
     if (code === CloseCodes.slowConsumer) {
