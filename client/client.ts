@@ -3,7 +3,7 @@
  * with recovery, dead-server detection by ping, command timeouts and token refresh. The shape
  * follows centrifuge-js; docs/client.md explains each decision.
  */
-import type { Position, PresenceEntry } from '../core/protocol.js';
+import type { Position, PresenceEntry, PublishResult } from '../core/messages.js';
 import { isPattern, isTopic, matches } from '../core/topic.js';
 import { Backoff, fullJitterDelay } from './backoff.js';
 import { codecFor, type Protocol } from './codec.js';
@@ -94,11 +94,8 @@ export type ClientEvents = {
   message: [Message<unknown>];
 };
 
-export interface PublishResult {
-  /** Where the publication landed, when the topic keeps history. */
-  offset?: number;
-  epoch?: string;
-}
+/** What a publish answers: core's wire type. */
+export type { PublishResult };
 
 export interface HistoryOptions {
   limit?: number;

@@ -3,13 +3,14 @@
  * by id and time out; everything else (publications, presence events, errors) goes to `onPush`.
  * A Connection never reconnects: the client makes a new one.
  */
+import type { ServerMessage } from '../core/messages.js';
 import type { ClientCodec } from './codec.js';
 import { codecFor } from './codec.js';
 import { HeraldClientError, type ClientErrorCode } from './errors.js';
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
 
-/** A reply as the server sends it (`ok: true` plus op-specific fields). */
-export type Reply = { id: number; ok: true } & Record<string, unknown>;
+/** A successful reply as the server sends it (`ok: true` plus op-specific fields): core's wire type. */
+export type Reply = Extract<ServerMessage, { ok: true }>;
 /** A server message without an id. */
 export type Push = { op: string } & Record<string, unknown>;
 

@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { HeraldError } from './errors.js';
-import type { Position, PresenceEntry, Reply, ServerMessage } from './messages.js';
+import type { Position, PresenceEntry, PublishResult, Reply, ServerMessage } from './messages.js';
 import type { Chunk, Publication } from './publication.js';
 
 // ---------------------------------------------------------------- transports
@@ -166,11 +166,8 @@ export interface HistorySettings {
 
 // ---------------------------------------------------------------- broker API
 
-export interface PublishResult {
-  /** Present when the topic keeps history. */
-  offset?: number;
-  epoch?: string;
-}
+/** Declared with the wire types (messages.ts), so the browser client shares it. */
+export type { PublishResult };
 
 export interface BrokerStats {
   connections: number;

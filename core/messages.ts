@@ -53,6 +53,13 @@ export type ServerMessage =
   | { op: 'sub'; topic: string; reason: 'server'; offset?: number; epoch?: string; recovered?: boolean }
   | { op: 'error'; error: { code: string; message: string } };
 
+/** What a publish answers, on the wire (a `pub` reply's fields) and from broker.publish. */
+export interface PublishResult {
+  /** Present when the topic keeps history. */
+  offset?: number;
+  epoch?: string;
+}
+
 /** Why the server drops a subscription (the `reason` of an `unsub` push); protocol.ts UnsubReasons describes each. */
 export type UnsubReason = 'gap' | 'forbidden' | 'server';
 
