@@ -1,10 +1,10 @@
 /**
  * The client's side of the two protocol v1 codecs. Not core/codec.ts: that one leans on Node's
- * Buffer, and this one must run in browsers. The msgpack options mirror the server's (plain maps,
+ * Buffer, and this one must run in browsers. The msgpack options are the server's (core/messages.ts: plain maps,
  * no records) so both ends read each other's frames.
  */
 import { Packr } from 'msgpackr';
-import { SUBPROTOCOLS } from '../core/messages.js';
+import { msgpackOptions, SUBPROTOCOLS } from '../core/messages.js';
 
 export type Protocol = 'json' | 'msgpack';
 
@@ -32,7 +32,8 @@ export const jsonClientCodec: ClientCodec = {
   decode: (data) => JSON.parse(typeof data === 'string' ? data : utf8.decode(bytesOf(data))),
 };
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', largeBigIntToFloat: true, moreTypes: false });
+// The server's options, except that 64-bit integers decode as numbers (as they always did here).
+const packr = new Packr({ ...msgpackOptions, int64AsType: 'number' });
 
 export const msgpackClientCodec: ClientCodec = {
   name: 'msgpack',

@@ -3,6 +3,7 @@
  * of framing: transports wrap what it produces in their own frames.
  */
 import { Packr } from 'msgpackr';
+import { msgpackOptions } from './messages.js';
 
 export interface Codec {
   /** Subprotocol suffix and cache key part: 'json', 'msgpack'. */
@@ -41,18 +42,8 @@ function portable(_key: string, value: unknown): unknown {
   return value;
 }
 
-// Plain maps, no records or structure sharing: every peer (browser msgpack libraries, other
-// languages) must read our frames without msgpackr-specific extensions. Exported for stores that
-// decode what they kept with their own unpacker (adapters/lmdb).
-export const msgpackOptions = {
-  useRecords: false,
-  mapsAsObjects: true,
-  // 64-bit integers a JS number holds exactly decode as numbers, larger ones as bigint (which JSON
-  // subscribers then receive as decimal strings): never a silently rounded number.
-  int64AsType: 'auto' as 'bigint', // 'auto' is in msgpackr's runtime (unpack.js), not its typings
-  largeBigIntToFloat: true,
-  moreTypes: false,
-} as const;
+// The options live with the wire types (messages.ts) so the browser client packs the same way.
+export { msgpackOptions };
 const packr = new Packr(msgpackOptions);
 
 export const msgpackCodec: Codec = {

@@ -65,3 +65,16 @@ export type UnsubReason = 'gap' | 'forbidden' | 'server';
 
 /** WebSocket subprotocol names of protocol v1, shared by the ws transport and the client (this file imports nothing, so the browser bundle can take it). */
 export const SUBPROTOCOLS = { json: 'herald.v1.json', msgpack: 'herald.v1.msgpack' } as const;
+
+// Plain maps, no records or structure sharing: every peer (browser msgpack libraries, other
+// languages) must read our frames without msgpackr-specific extensions. Shared by core/codec.ts, the
+// stores that decode with their own unpacker (adapters/lmdb, nats) and the browser client.
+export const msgpackOptions = {
+  useRecords: false,
+  mapsAsObjects: true,
+  // 64-bit integers a JS number holds exactly decode as numbers, larger ones as bigint (which JSON
+  // subscribers then receive as decimal strings): never a silently rounded number.
+  int64AsType: 'auto' as 'bigint', // 'auto' is in msgpackr's runtime (unpack.js), not its typings
+  largeBigIntToFloat: true,
+  moreTypes: false,
+} as const;
