@@ -146,3 +146,17 @@ export async function api(argv: string[], env: NodeJS.ProcessEnv): Promise<strin
   if (answer.ok !== true) throw new ToolError('api_refused', out, true);
   return out;
 }
+
+export type ToolName = 'gentoken' | 'api';
+
+/** `herald gentoken` / `herald api` as the binary runs them: one answer on stdout (or stderr), and the exit code. */
+export async function runTool(name: ToolName, argv: string[]): Promise<void> {
+  try {
+    process.stdout.write(await (name === 'gentoken' ? gentoken : api)(argv, process.env));
+  } catch (err) {
+    if (!(err instanceof ToolError)) throw err;
+    if (err.toStdout) process.stdout.write(err.message);
+    else process.stderr.write(`herald ${name}: ${err.message}\n`);
+    process.exitCode = err.exit;
+  }
+}

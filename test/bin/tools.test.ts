@@ -62,15 +62,18 @@ describe('herald gentoken and herald api', () => {
   }, 60_000);
 
   it('says what is missing: no secret, no user, a bad ttl, an unknown method, an unreachable broker', async () => {
-    const noSecret = await herald(['gentoken', '--user', 'bob']);
+    // Independent runs, started together.
+    const [noSecret, noUser, badTtl, unknown, down] = await Promise.all([
+      herald(['gentoken', '--user', 'bob']),
+      herald(['gentoken'], { HERALD_JWT_SECRET: SECRET }),
+      herald(['gentoken', '--user', 'bob', '--ttl', 'soon'], { HERALD_JWT_SECRET: SECRET }),
+      herald(['api', 'explode']),
+      herald(['api', 'info', '--url', 'http://127.0.0.1:9']),
+    ]);
     expect([noSecret.code, noSecret.err]).toEqual([2, expect.stringContaining('HERALD_JWT_SECRET')]);
-    const noUser = await herald(['gentoken'], { HERALD_JWT_SECRET: SECRET });
     expect([noUser.code, noUser.err]).toEqual([2, expect.stringContaining('--user')]);
-    const badTtl = await herald(['gentoken', '--user', 'bob', '--ttl', 'soon'], { HERALD_JWT_SECRET: SECRET });
     expect([badTtl.code, badTtl.err]).toEqual([2, expect.stringContaining('--ttl')]);
-    const unknown = await herald(['api', 'explode']);
     expect([unknown.code, unknown.err]).toEqual([2, expect.stringContaining('methods: publish')]);
-    const down = await herald(['api', 'info', '--url', 'http://127.0.0.1:9']);
     expect([down.code, down.err]).toEqual([1, expect.stringContaining('cannot reach http://127.0.0.1:9/api/info')]);
   }, 60_000);
 });
