@@ -23,6 +23,9 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 export class HttpHost {
   private readonly upgrades = new Map<string, UpgradeHandler>();
   private readonly exact = new Map<string, RequestHandler>();
+  // An exact Map, then a short prefix list: 19.8 ns per lookup over the binary's paths and a miss,
+  // find-my-way 57.2 ns (2.88x; A-vs-A 0.83-1.05x, 9 interleaved rounds, bench/micro/http-routing.ts),
+  // and Herald's routes need neither parameters nor methods.
   private readonly prefixes: [string, RequestHandler][] = [];
   private readonly options: HostOptions;
   private readonly logger: Logger;
