@@ -12,7 +12,8 @@ import type { RequestHandler, UpgradeHandler } from './contracts.js';
 import type { ResolvedOptions } from './options.js';
 import { Admission } from './limits/admission.js';
 import { OriginPolicy } from './origins.js';
-import { SetupError } from './errors.js';
+import { HeraldError, SetupError } from './errors.js';
+import { sendError } from './http-json.js';
 
 type HostOptions = Pick<ResolvedOptions, 'port' | 'host' | 'server' | 'noServer' | 'tls' | 'allowedOrigins'> & {
   readonly limits: Pick<ResolvedOptions['limits'], 'connectionsPerIp' | 'connectionRate' | 'connectionBurst' | 'exemptLoopback' | 'headersTimeout' | 'requestTimeout'>;
@@ -212,14 +213,10 @@ function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
-function refuse(res: ServerResponse, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ ok: false, error: { code, message } });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
-  res.end(body);
+function refuse(res: ServerResponse, status: number, code: 'forbidden' | 'limit_exceeded', message: string): void {
+  sendError(res, new HeraldError(code, message), status, { connection: 'close' });
 }
 
 function notFound(res: ServerResponse): void {
-  const body = JSON.stringify({ ok: false, error: { code: 'bad_request', message: 'no such path' } });
-  res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  sendError(res, new HeraldError('bad_request', 'no such path'), 404);
 }

@@ -13,6 +13,8 @@ export {
 } from './errors.js';
 export { codecs, jsonCodec, msgpackCodec, msgpackOptions, type Codec } from './codec.js';
 export { Publication, type Chunk } from './publication.js';
+/** JSON answers and errors over plain HTTP, with each error code's status. */
+export { sendError, sendJson, STATUS_OF } from './http-json.js';
 // A cluster engine extends the base, which keeps what every engine shares (docs/architecture.md).
 export { ClusterAdapterBase, type Received, type RepairSource, type Stamp } from './cluster/adapter-base.js';
 // The in-memory engine: every broker's default, and a base for engines that keep history in process.

@@ -10,7 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { SetupError, type Transport, type TransportHost } from '../../core/plugin.js';
+import { HeraldError, sendError, SetupError, type Transport, type TransportHost } from '../../core/plugin.js';
 import { DEFAULT_STATS_TOPIC, publishStats, type StatsOptions } from './stats.js';
 
 export interface DashboardOptions extends StatsOptions {
@@ -70,9 +70,7 @@ class Dashboard implements Transport {
     // A path ending in '/' is a prefix claim on the host: answer the page on that path only.
     host.onRequest(path, (req, res) => {
       if ((req.url ?? '/').split('?')[0] !== path) {
-        const body = JSON.stringify({ ok: false, error: { code: 'bad_request', message: 'no such path' } });
-        res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-        res.end(body);
+        sendError(res, new HeraldError('bad_request', 'no such path'), 404);
         return;
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') {

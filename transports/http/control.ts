@@ -10,8 +10,7 @@
  * Every one needs an API key or a JWT with `admin: true` (adminAuthorizer): never anonymous.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { assertTopic, type BrokerApi, HeraldError, parsePosition } from '../../core/plugin.js';
-import { sendError, sendJson } from '../shared/http-json.js';
+import { assertTopic, type BrokerApi, HeraldError, parsePosition, sendError, sendJson } from '../../core/plugin.js';
 import { readJson } from './body.js';
 
 export type AdminGuard = (req: IncomingMessage) => Promise<void>;

@@ -10,9 +10,8 @@
  * Every route goes through `guard` first: the one place where a credential check plugs in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Action, adminAuthorizer, apiKeyChecker, assertTopic, HeraldError, LogLimiter, MAX_HISTORY_LIMIT, parsePosition, type Principal, requestAuthorizer, type Transport, type TransportHost } from '../../core/plugin.js';
+import { type Action, adminAuthorizer, apiKeyChecker, assertTopic, HeraldError, LogLimiter, MAX_HISTORY_LIMIT, parsePosition, type Principal, requestAuthorizer, sendError, sendJson, type Transport, type TransportHost } from '../../core/plugin.js';
 import { handshakeOf } from '../shared/handshake.js';
-import { sendError, sendJson } from '../shared/http-json.js';
 import { readJson } from './body.js';
 import { CONTROL_ROUTES, serveControl, type AdminGuard } from './control.js';
 

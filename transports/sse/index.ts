@@ -5,9 +5,8 @@
  * connection). Read-only: SSE clients publish through the HTTP API.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HeraldError, isPattern, type Position, type Transport, type TransportHost } from '../../core/plugin.js';
+import { HeraldError, isPattern, type Position, sendError, type Transport, type TransportHost } from '../../core/plugin.js';
 import { handshakeOf } from '../shared/handshake.js';
-import { sendError } from '../shared/http-json.js';
 import { decodeEventId } from './event-id.js';
 import { SseStream } from './stream.js';
 

@@ -9,8 +9,7 @@
  * `herald-ready` (it carries an id, so even a stream that sees no publication can be resumed).
  */
 import type { ServerResponse } from 'node:http';
-import { type Chunk, CloseCodes, type Connection, type Encoder, type ErrorCode, hasWildcard, HeraldError, jsonCodec, type Position, type Publication, RECONNECT_CLOSE_CODES, type Reply, type ServerMessage } from '../../core/plugin.js';
-import { sendError } from '../shared/http-json.js';
+import { type Chunk, CloseCodes, type Connection, type Encoder, type ErrorCode, hasWildcard, HeraldError, jsonCodec, type Position, type Publication, RECONNECT_CLOSE_CODES, type Reply, sendError, type ServerMessage } from '../../core/plugin.js';
 import { SharedJoin } from '../shared/shared-join.js';
 import { encodeEventId } from './event-id.js';
 import { dataLines, HEARTBEAT, namedEvent } from './event.js';

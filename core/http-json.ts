@@ -1,6 +1,6 @@
-/** JSON answers for Herald's plain HTTP endpoints (the HTTP API, refused SSE streams). */
+/** JSON answers for Herald's plain HTTP endpoints: the HTTP host's refusals, the HTTP API, refused SSE streams, ops plugins. */
 import type { ServerResponse } from 'node:http';
-import { type ErrorCode, HeraldError, toHeraldError } from '../../core/plugin.js';
+import { type ErrorCode, toHeraldError } from './errors.js';
 
 /** The HTTP status of each protocol error code. */
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
@@ -38,4 +38,3 @@ export function sendError(res: ServerResponse, err: unknown, status?: number, he
   sendJson(res, status ?? (typeof own === 'number' ? own : STATUS_OF[error.code]), { ok: false, error: error.toJSON() }, headers);
 }
 
-export { HeraldError };
