@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Principal } from '../../core/contracts.js';
+import type { Limits, Principal } from '../../core/contracts.js';
 import type { ServerMessage } from '../../core/protocol.js';
 import { startBroker, until } from '../helpers/broker.js';
 import { MemoryTransport, type MemoryConnection } from '../helpers/memory-transport.js';
@@ -16,18 +16,24 @@ const nextTurn = async (): Promise<void> => {
   for (let i = 0; i < 2; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
 
+/** A connection on a broker whose authorize hook holds every subscribe until `held` opens. */
+async function heldSubscribes(limits: Partial<Limits> = {}): Promise<{ held: ReturnType<typeof gate>; c: MemoryConnection }> {
+  const held = gate();
+  const memory = new MemoryTransport();
+  await startBroker({
+    transports: [memory],
+    limits,
+    hooks: { authorize: async (_p: Principal, action: string) => { if (action === 'subscribe') await held.wait; return true; } },
+  });
+  return { held, c: memory.connect() };
+}
+
 const replies = (c: MemoryConnection): Extract<ServerMessage, { id: number }>[] =>
   c.messages().filter((m): m is Extract<ServerMessage, { id: number }> => 'id' in m);
 
 describe('Session inbound: order', () => {
   it('holds the commands behind one that waits on I/O and runs them in order once it settles, reply callbacks kept', async () => {
-    const held = gate();
-    const memory = new MemoryTransport();
-    await startBroker({
-      transports: [memory],
-      hooks: { authorize: async (_p: Principal, action: string) => { if (action === 'subscribe') await held.wait; return true; } },
-    });
-    const c = memory.connect();
+    const { held, c } = await heldSubscribes();
     c.session.handle({ op: 'sub', topic: 'slow', id: 1 });
     c.session.handle({ op: 'ping', id: 2 });
     c.session.handle({ op: 'ping' }, c.replyTo());
@@ -64,14 +70,7 @@ describe('Session inbound: order', () => {
 
 describe('Session inbound: bounds', () => {
   it('refuses a command over limits.pendingCommands waiting with rate_limited under its id, and runs those it queued', async () => {
-    const held = gate();
-    const memory = new MemoryTransport();
-    await startBroker({
-      transports: [memory],
-      limits: { pendingCommands: 3 },
-      hooks: { authorize: async (_p: Principal, action: string) => { if (action === 'subscribe') await held.wait; return true; } },
-    });
-    const c = memory.connect();
+    const { held, c } = await heldSubscribes({ pendingCommands: 3 });
     c.session.handle({ op: 'sub', topic: 'slow', id: 1 });
     for (let id = 2; id <= 6; id++) c.session.handle({ op: 'ping', id });
     // Three wait; the fourth and fifth are refused at once.
